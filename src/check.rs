@@ -1,0 +1,126 @@
+//! What `tallyseal check` reports about a loaded project: its size, and for every
+//! export the conservation identity: rows read = mapped + unmapped + duplicates +
+//! total rows + blank lines. Rows read are counted from the leaves of the file; the
+//! classes from what became of each row, so a row lost between the two shows.
+
+use crate::model::{LeafClass, Period, Project, RowClass};
+use std::fmt;
+
+/// Counts of one export file, or of several added up.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub files: usize,
+    /// Every line or record after the preamble and header.
+    pub rows_read: usize,
+    pub mapped: usize,
+    pub unmapped: usize,
+    pub duplicate: usize,
+    pub total: usize,
+    pub blank: usize,
+}
+
+impl Tally {
+    pub fn classified(&self) -> usize {
+        self.mapped + self.unmapped + self.duplicate + self.total + self.blank
+    }
+
+    /// The conservation identity: nothing read is left unaccounted for.
+    pub fn balanced(&self) -> bool {
+        self.rows_read == self.classified()
+    }
+
+    fn add(&mut self, other: &Tally) {
+        self.files += other.files;
+        self.rows_read += other.rows_read;
+        self.mapped += other.mapped;
+        self.unmapped += other.unmapped;
+        self.duplicate += other.duplicate;
+        self.total += other.total;
+        self.blank += other.blank;
+    }
+}
+
+/// The tally of one source in one period.
+#[derive(Debug, Clone)]
+pub struct SourceTally {
+    pub period: Period,
+    pub source: String,
+    pub tally: Tally,
+}
+
+/// What a project holds.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub agency: String,
+    pub periods: Vec<Period>,
+    pub clients: usize,
+    pub lines: usize,
+    pub sources: Vec<SourceTally>,
+    pub all: Tally,
+}
+
+impl Summary {
+    pub fn of(project: &Project) -> Summary {
+        let mut sources = Vec::new();
+        let mut all = Tally::default();
+        for data in &project.periods {
+            for (index, source) in project.config.sources.iter().enumerate() {
+                let mut tally = Tally::default();
+                for (export_index, export) in data.exports.iter().enumerate().filter(|(_, e)| e.source == index) {
+                    tally.files += 1;
+                    tally.rows_read += export.leaf_classes.iter().filter(|c| !matches!(c, LeafClass::Preamble | LeafClass::Header)).count();
+                    tally.total += export.count(LeafClass::Total);
+                    tally.blank += export.count(LeafClass::Blank);
+                    for row in data.rows.iter().filter(|r| r.origin.export == export_index) {
+                        match row.class {
+                            RowClass::Mapped { .. } => tally.mapped += 1,
+                            RowClass::Unmapped => tally.unmapped += 1,
+                            RowClass::Duplicate { .. } => tally.duplicate += 1,
+                        }
+                    }
+                }
+                all.add(&tally);
+                sources.push(SourceTally { period: data.period, source: source.name.clone(), tally });
+            }
+        }
+        Summary {
+            agency: project.config.agency.name.clone(),
+            periods: project.periods.iter().map(|p| p.period).collect(),
+            clients: project.clients.len(),
+            lines: project.lines.len(),
+            sources,
+            all,
+        }
+    }
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let periods: Vec<_> = self.periods.iter().map(ToString::to_string).collect();
+        writeln!(f, "agency   {}", self.agency)?;
+        writeln!(f, "periods  {}", if periods.is_empty() { "none".into() } else { periods.join(", ") })?;
+        writeln!(f, "clients  {}", self.clients)?;
+        writeln!(f, "lines    {}", self.lines)?;
+        writeln!(f)?;
+        let row = |f: &mut fmt::Formatter<'_>, period: &str, source: &str, t: &Tally| {
+            writeln!(
+                f,
+                "{period:<8} {source:<16} {:>5} {:>9} {:>9} {:>9} {:>9} {:>6} {:>6}",
+                t.files, t.rows_read, t.mapped, t.unmapped, t.duplicate, t.total, t.blank
+            )
+        };
+        writeln!(f, "{:<8} {:<16} {:>5} {:>9} {:>9} {:>9} {:>9} {:>6} {:>6}", "period", "source", "files", "rows read", "mapped", "unmapped", "duplicate", "total", "blank")?;
+        for s in &self.sources {
+            row(f, &s.period.to_string(), &s.source, &s.tally)?;
+        }
+        row(f, "all", "", &self.all)?;
+        writeln!(f)?;
+        let t = &self.all;
+        let verdict = if t.balanced() { "every row accounted for" } else { "ROWS UNACCOUNTED FOR" };
+        write!(
+            f,
+            "conservation: {} rows read = {} mapped + {} unmapped + {} duplicate + {} total + {} blank: {verdict}",
+            t.rows_read, t.mapped, t.unmapped, t.duplicate, t.total, t.blank
+        )
+    }
+}

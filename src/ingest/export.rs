@@ -1,0 +1,421 @@
+//! Reads one raw export in a single streaming pass: each block read from disk is
+//! hashed (SHA-256), scanned for Merkle leaf ends (seal.md) and each completed leaf is
+//! parsed as a CSV record into a delivery row that remembers its line, byte range and
+//! leaf. Memory holds one block and the current leaf, never the file.
+
+use super::cell::parse_decimal;
+use crate::error::{ErrorKind, Location, Problems};
+use crate::model::{
+    Currency, DeliveryRow, ExportFile, LeafClass, Metrics, Period, RowClass, RowOrigin,
+    SourceConfig,
+};
+use crate::seal::leaves::LeafSplitter;
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use sha2::{Digest, Sha256};
+use std::collections::{HashMap, HashSet};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+const BLOCK: usize = 1 << 18;
+
+/// Shares one allocation among equal strings (campaign ids and grain values repeat on
+/// every day of an export).
+#[derive(Default)]
+pub struct StrPool(HashSet<Arc<str>>);
+
+impl StrPool {
+    pub fn get(&mut self, text: &str) -> Arc<str> {
+        if let Some(shared) = self.0.get(text) {
+            return shared.clone();
+        }
+        let shared: Arc<str> = text.into();
+        self.0.insert(shared.clone());
+        shared
+    }
+}
+
+/// What an export yields: the hashed, split file and its delivery rows.
+pub struct Export {
+    pub file: ExportFile,
+    pub rows: Vec<DeliveryRow>,
+}
+
+/// Where one export is and what it is read as.
+pub struct ExportSpec<'a> {
+    pub dir: &'a Path,
+    /// Relative to the project.
+    pub path: PathBuf,
+    pub source_index: usize,
+    pub source: &'a SourceConfig,
+    pub period: Period,
+    /// Index the export will have in its period.
+    pub export_index: usize,
+}
+
+/// Reads an export. Problems are recorded; `None` when the file could not be read.
+pub fn read(spec: ExportSpec, pool: &mut StrPool, problems: &mut Problems) -> Option<Export> {
+    let mut file = match std::fs::File::open(spec.dir.join(&spec.path)) {
+        Ok(file) => file,
+        Err(e) => {
+            problems.error(Location::file(&spec.path), ErrorKind::Io(e));
+            return None;
+        }
+    };
+    let mut hasher = Sha256::new();
+    let mut splitter = LeafSplitter::new(spec.source.skip_rows);
+    let mut parser = LeafParser::new(&spec);
+    let mut buf = vec![0u8; BLOCK];
+    // buf[..filled] holds file bytes from `offset` on; buf[start..] is the current leaf,
+    // scanned up to `scanned`.
+    let (mut offset, mut start, mut filled) = (0u64, 0usize, 0usize);
+    loop {
+        if filled == buf.len() {
+            if start > 0 {
+                buf.copy_within(start..filled, 0);
+                offset += start as u64;
+                filled -= start;
+                start = 0;
+            } else {
+                buf.resize(buf.len() * 2, 0);
+            }
+        }
+        let read = match file.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                problems.error(Location::file(&spec.path), ErrorKind::Io(e));
+                return None;
+            }
+        };
+        hasher.update(&buf[filled..filled + read]);
+        let mut scanned = filled;
+        filled += read;
+        while let Some(len) = splitter.next_end(&buf[scanned..filled]) {
+            scanned += len;
+            parser.leaf(&buf[start..scanned], offset + start as u64, pool, problems);
+            start = scanned;
+        }
+    }
+    if start < filled {
+        parser.leaf(&buf[start..filled], offset + start as u64, pool, problems);
+    }
+    let size = offset + filled as u64;
+    if parser.file.leaf_classes.len() as u64 <= spec.source.skip_rows {
+        let expected = format!("{} preamble line(s), then a header row", spec.source.skip_rows);
+        problems.error(Location::file(&spec.path), ErrorKind::Empty(format!(" after {expected}")));
+    }
+    let mut export = Export { file: parser.file, rows: parser.rows };
+    export.file.size = size;
+    export.file.sha256 = hasher.finalize().into();
+    Some(export)
+}
+
+/// Column indices of the fields a source maps, found in the header.
+struct Layout {
+    campaign: usize,
+    date: usize,
+    grain: Vec<usize>,
+    impressions: Option<usize>,
+    clicks: Option<usize>,
+    conversions: Option<usize>,
+    spend: Option<usize>,
+    currency: Option<usize>,
+    /// Header names, for messages.
+    names: Vec<String>,
+}
+
+/// Turns leaves into classified leaves and delivery rows.
+struct LeafParser<'a> {
+    spec: &'a ExportSpec<'a>,
+    file: ExportFile,
+    rows: Vec<DeliveryRow>,
+    /// `None` until the header is read, and for good if it is unusable.
+    layout: Option<Layout>,
+    /// Line feeds before the current leaf.
+    lines_before: u64,
+    csv: csv_core::Reader,
+    /// The current record's unescaped fields, and where each ends in it.
+    fields: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl<'a> LeafParser<'a> {
+    fn new(spec: &'a ExportSpec<'a>) -> Self {
+        LeafParser {
+            spec,
+            file: ExportFile {
+                path: spec.path.clone(),
+                source: spec.source_index,
+                size: 0,
+                sha256: [0; 32],
+                leaf_ends: Vec::new(),
+                leaf_classes: Vec::new(),
+            },
+            rows: Vec::new(),
+            layout: None,
+            lines_before: 0,
+            csv: csv_core::ReaderBuilder::new().terminator(csv_core::Terminator::Any(b'\n')).build(),
+            fields: Vec::new(),
+            ends: Vec::new(),
+        }
+    }
+
+    fn leaf(&mut self, leaf: &[u8], start: u64, pool: &mut StrPool, problems: &mut Problems) {
+        let index = self.file.leaf_ends.len() as u64;
+        let line = self.lines_before + 1;
+        self.lines_before += leaf.iter().filter(|&&b| b == b'\n').count() as u64;
+        self.file.leaf_ends.push(start + leaf.len() as u64);
+        let class = if index < self.spec.source.skip_rows {
+            LeafClass::Preamble
+        } else if index == self.spec.source.skip_rows {
+            self.split_fields(leaf);
+            self.layout = self.header(line, problems);
+            LeafClass::Header
+        } else {
+            self.split_fields(leaf);
+            if (0..self.ends.len()).all(|i| self.field(i).trim_ascii().is_empty()) {
+                LeafClass::Blank
+            } else if self.is_total() {
+                LeafClass::Total
+            } else {
+                let origin = RowOrigin { export: self.spec.export_index, line, bytes: start..start + leaf.len() as u64, leaf: index };
+                if let Some(row) = self.delivery_row(origin, pool, problems) {
+                    self.rows.push(row);
+                }
+                LeafClass::Data
+            }
+        };
+        self.file.leaf_classes.push(class);
+    }
+
+    /// Unescapes the leaf's fields into `fields`/`ends` (its line ending excluded).
+    fn split_fields(&mut self, leaf: &[u8]) {
+        let content = leaf.strip_suffix(b"\n").unwrap_or(leaf);
+        let content = content.strip_suffix(b"\r").unwrap_or(content);
+        self.csv.reset();
+        self.fields.clear();
+        self.fields.resize(content.len(), 0);
+        self.ends.clear();
+        self.ends.resize(content.len() + 1, 0);
+        let (mut input, mut out, mut nends) = (0, 0, 0);
+        loop {
+            let (result, nin, nout, nend) =
+                self.csv.read_record(&content[input..], &mut self.fields[out..], &mut self.ends[nends..]);
+            input += nin;
+            out += nout;
+            nends += nend;
+            match result {
+                csv_core::ReadRecordResult::InputEmpty if input < content.len() => {}
+                csv_core::ReadRecordResult::InputEmpty => {
+                    // Signal the end of input: the record is complete.
+                    let (result, _, nout, nend) = self.csv.read_record(&[], &mut self.fields[out..], &mut self.ends[nends..]);
+                    out += nout;
+                    nends += nend;
+                    debug_assert!(matches!(result, csv_core::ReadRecordResult::Record | csv_core::ReadRecordResult::End));
+                    break;
+                }
+                // Output never outgrows the input, so these end the record too.
+                _ => break,
+            }
+        }
+        self.fields.truncate(out);
+        self.ends.truncate(nends);
+    }
+
+    fn field(&self, i: usize) -> &[u8] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.fields[start..self.ends[i]]
+    }
+
+    fn is_total(&self) -> bool {
+        let prefix = self.spec.source.footer_prefix.as_deref().unwrap_or_default();
+        !prefix.is_empty() && !self.ends.is_empty() && self.field(0).starts_with(prefix.as_bytes())
+    }
+
+    fn header(&self, line: u64, problems: &mut Problems) -> Option<Layout> {
+        let at = || Location::line(&self.spec.path, line);
+        let mut names = Vec::with_capacity(self.ends.len());
+        for i in 0..self.ends.len() {
+            let Ok(name) = std::str::from_utf8(self.field(i)) else {
+                problems.error(at().with_column(i as u64 + 1, None), ErrorKind::NotUtf8);
+                return None;
+            };
+            names.push(name.trim_start_matches('\u{feff}').trim().to_owned());
+        }
+        let mut positions: HashMap<&str, usize> = HashMap::new();
+        let mut duplicated: HashMap<&str, (usize, usize)> = HashMap::new();
+        for (i, name) in names.iter().enumerate() {
+            if let Some(first) = positions.get(name.as_str()) {
+                duplicated.entry(name).or_insert((*first, i));
+            } else {
+                positions.insert(name, i);
+            }
+        }
+        let mut ok = true;
+        let mut find = |name: &str| -> Option<usize> {
+            if let Some((first, second)) = duplicated.get(name) {
+                let kind = ErrorKind::DuplicateColumn { name: name.into(), first: *first as u64 + 1, second: *second as u64 + 1 };
+                problems.error(at().with_column(*second as u64 + 1, None), kind);
+                ok = false;
+                return None;
+            }
+            let found = positions.get(name).copied();
+            if found.is_none() {
+                let source = &self.spec.source.name;
+                problems.error(at(), ErrorKind::MissingColumn(format!("{name}` (mapped by [[source]] `{source}`")));
+                ok = false;
+            }
+            found
+        };
+        let columns = &self.spec.source.columns;
+        let mut optional = |name: &Option<String>| name.as_deref().and_then(&mut find);
+        let impressions = optional(&columns.impressions);
+        let clicks = optional(&columns.clicks);
+        let conversions = optional(&columns.conversions);
+        let spend = optional(&columns.spend);
+        let currency = optional(&columns.currency);
+        let campaign = find(&columns.campaign);
+        let date = find(&columns.date);
+        let grain: Vec<_> = self.spec.source.grain.iter().map(|g| find(g)).collect();
+        let (Some(campaign), Some(date)) = (campaign, date) else { return None };
+        let grain = grain.into_iter().collect::<Option<Vec<_>>>()?;
+        ok.then_some(Layout { campaign, date, grain, impressions, clicks, conversions, spend, currency, names })
+    }
+
+    fn delivery_row(&self, origin: RowOrigin, pool: &mut StrPool, problems: &mut Problems) -> Option<DeliveryRow> {
+        let layout = self.layout.as_ref()?;
+        let at = |column: usize| {
+            Location::line(&self.spec.path, origin.line).with_column(column as u64 + 1, layout.names.get(column).map(String::as_str))
+        };
+        if self.ends.len() != layout.names.len() {
+            let kind = ErrorKind::FieldCount { expected: layout.names.len(), found: self.ends.len() };
+            problems.error(Location::line(&self.spec.path, origin.line), kind);
+            return None;
+        }
+        let before = problems.error_count();
+        let mut text = |column: usize| -> Option<&str> {
+            match std::str::from_utf8(self.field(column)) {
+                Ok(text) => Some(text.trim()),
+                Err(_) => {
+                    problems.error(at(column), ErrorKind::NotUtf8);
+                    None
+                }
+            }
+        };
+        let campaign = text(layout.campaign);
+        let date = text(layout.date);
+        let grain: Vec<_> = layout.grain.iter().map(|c| text(*c)).collect();
+        let cells = [layout.impressions, layout.clicks, layout.conversions, layout.spend, layout.currency];
+        let [impressions, clicks, conversions, spend, currency] = cells.map(|c| c.and_then(&mut text));
+        let invalid = |problems: &mut Problems, column: usize, expected: &str, found: &str| {
+            problems.error(at(column), ErrorKind::Invalid { expected: expected.into(), found: found.into() });
+        };
+        if let Some("") = campaign {
+            invalid(problems, layout.campaign, "a campaign id", "");
+        }
+        let date = date.and_then(|d| {
+            let parsed = <NaiveDate as super::cell::Cell>::parse(d);
+            match parsed {
+                None => invalid(problems, layout.date, "a date YYYY-MM-DD", d),
+                Some(day) if !self.spec.period.contains(day) => {
+                    let expected = format!("a date in {} (the period folder it is in)", self.spec.period);
+                    invalid(problems, layout.date, &expected, d);
+                }
+                Some(_) => {}
+            }
+            parsed
+        });
+        let sep = self.spec.source.thousands_separator;
+        let mut metric = |column: Option<usize>, cell: Option<&str>, whole: bool| -> Option<Decimal> {
+            let (column, cell) = (column?, cell?);
+            if cell.is_empty() {
+                return None;
+            }
+            let value = parse_metric(cell, sep).filter(|v| !v.is_sign_negative() || v.is_zero());
+            let value = value.filter(|v| !whole || v.fract().is_zero());
+            if value.is_none() {
+                let expected = match (whole, sep) {
+                    (true, Some(s)) => format!("a whole number of 0 or more (thousands separator '{s}')"),
+                    (true, None) => "a whole number of 0 or more".to_owned(),
+                    (false, Some(s)) => format!("a decimal number of 0 or more (thousands separator '{s}')"),
+                    (false, None) => "a decimal number of 0 or more".to_owned(),
+                };
+                invalid(problems, column, &expected, cell);
+            }
+            value
+        };
+        let metrics = Metrics {
+            impressions: metric(layout.impressions, impressions, true),
+            clicks: metric(layout.clicks, clicks, true),
+            conversions: metric(layout.conversions, conversions, false),
+            spend: metric(layout.spend, spend, false),
+        };
+        let currency = match (layout.currency, currency) {
+            (Some(column), Some(code)) if !code.is_empty() => {
+                let found = Currency::from_code(code);
+                if found.is_none() {
+                    invalid(problems, column, "an ISO 4217 currency code such as EUR", code);
+                }
+                found
+            }
+            _ => self.spec.source.currency,
+        };
+        if let (Some(_), None, Some(column)) = (metrics.spend, currency, layout.spend) {
+            invalid(problems, column, "spend with a currency (the currency cell is blank)", spend.unwrap_or_default());
+        }
+        if problems.error_count() != before {
+            return None;
+        }
+        Some(DeliveryRow {
+            source: self.spec.source_index,
+            source_campaign_id: pool.get(campaign?),
+            date: date?,
+            grain: grain.into_iter().map(|g| g.map(|g| pool.get(g))).collect::<Option<_>>()?,
+            metrics,
+            currency,
+            origin,
+            class: RowClass::Unmapped,
+        })
+    }
+}
+
+/// A metric cell, with the source's thousands separator allowed between groups of
+/// three digits (`"1,234,567.5"`); a misplaced separator is an error, never guessed.
+pub fn parse_metric(cell: &str, separator: Option<char>) -> Option<Decimal> {
+    let Some(sep) = separator.filter(|s| cell.contains(*s)) else {
+        return parse_decimal(cell);
+    };
+    let unsigned = cell.strip_prefix('-').unwrap_or(cell);
+    let (whole, fraction) = match unsigned.split_once('.') {
+        Some((w, f)) => (w, Some(f)),
+        None => (unsigned, None),
+    };
+    let mut groups = whole.split(sep);
+    let first = groups.next()?;
+    let grouped = (1..=3).contains(&first.len()) && groups.all(|g| g.len() == 3);
+    if !grouped || fraction.is_some_and(|f| f.contains(sep)) {
+        return None;
+    }
+    parse_decimal(&cell.replace(sep, ""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_separators_only_between_groups_of_three() {
+        let p = |s| parse_metric(s, Some(',')).map(|d| d.to_string());
+        assert_eq!(p("1,234,567"), Some("1234567".into()));
+        assert_eq!(p("1,234.50"), Some("1234.50".into()));
+        assert_eq!(p("999"), Some("999".into()));
+        for bad in ["1,23", "12,3456", ",123", "1,234,", "1.234,5", "1,,234"] {
+            assert_eq!(p(bad), None, "{bad}");
+        }
+        assert_eq!(parse_metric("1 234", Some(' ')).map(|d| d.to_string()), Some("1234".into()));
+        assert_eq!(parse_metric("1,234", None), None, "no separator configured");
+    }
+}

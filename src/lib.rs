@@ -1,0 +1,20 @@
+//! tallyseal turns an agency's project directory of period data into one verifiable
+//! static portal per client.
+//!
+//! The pipeline, one module per stage: [`ingest`] reads the project into the domain
+//! types of [`model`]; reconcile, invoice and render follow; [`seal`] hashes, splits and
+//! signs. [`check`] reports what a load found.
+//!
+//! ```no_run
+//! let loaded = tallyseal::Project::load(std::path::Path::new("sample-data"))?;
+//! println!("{}", tallyseal::check::Summary::of(&loaded.project));
+//! # Ok::<(), tallyseal::error::LoadError>(())
+//! ```
+
+pub mod check;
+pub mod error;
+pub mod ingest;
+pub mod model;
+pub mod seal;
+
+pub use model::Project;

@@ -1,0 +1,28 @@
+//! The domain: what an agency's project says, as typed values. Every other module
+//! works on these types; this module depends on nothing else of ours.
+
+mod calendar;
+mod client;
+mod config;
+mod contract;
+mod delivery;
+mod money;
+mod project;
+mod records;
+
+pub use calendar::Period;
+pub use client::{Client, TaxTreatment};
+pub use config::{
+    Agency, Config, InvoiceSettings, NumberFormat, NumberPiece, Rounding, SourceColumns,
+    SourceConfig, Tolerances,
+};
+pub use contract::{Basis, Line, PricingModel};
+pub use delivery::{
+    DeliveryRow, ExportFile, LeafClass, Metric, Metrics, RowClass, RowOrigin, SourceKind,
+};
+pub use money::Currency;
+pub use project::{Crosswalk, PeriodData, Project};
+pub use records::{
+    Adjustment, AdjustmentKind, Approval, ApprovalStatus, CauseCode, ChangeOrder, ClientScope,
+    Evidence, Explanation, FxRate, ManualStatus, ManualStep, Milestone, Payment, TimesheetEntry,
+};

@@ -1,0 +1,5 @@
+//! Sealing: how raw exports are cut into Merkle leaves, and the agency's signing keys.
+//! Works on bytes and paths only.
+
+pub mod keys;
+pub mod leaves;
