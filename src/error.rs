@@ -83,6 +83,8 @@ pub enum ErrorKind {
     Toml(String),
     #[error("missing required column `{0}`")]
     MissingColumn(String),
+    #[error("missing required column `{column}` (mapped by [[source]] `{source_name}`)")]
+    MissingMappedColumn { column: String, source_name: String },
     #[error("column `{name}` appears twice in the header (columns {first} and {second})")]
     DuplicateColumn { name: String, first: u64, second: u64 },
     #[error("expected {expected} fields as in the header, found {found}")]

@@ -264,8 +264,8 @@ impl<'a> LeafParser<'a> {
             }
             let found = positions.get(name).copied();
             if found.is_none() {
-                let source = &self.spec.source.name;
-                problems.error(at(), ErrorKind::MissingColumn(format!("{name}` (mapped by [[source]] `{source}`")));
+                let kind = ErrorKind::MissingMappedColumn { column: name.into(), source_name: self.spec.source.name.clone() };
+                problems.error(at(), kind);
                 ok = false;
             }
             found
@@ -363,7 +363,8 @@ impl<'a> LeafParser<'a> {
             }
             _ => self.spec.source.currency,
         };
-        if let (Some(_), None, Some(column)) = (metrics.spend, currency, layout.spend) {
+        let currency_blank = currency.is_none() && layout.currency.is_none_or(|c| self.field(c).trim_ascii().is_empty());
+        if let (Some(_), true, Some(column)) = (metrics.spend, currency_blank, layout.spend) {
             invalid(problems, column, "spend with a currency (the currency cell is blank)", spend.unwrap_or_default());
         }
         if problems.error_count() != before {

@@ -101,7 +101,7 @@ impl Row<'_> {
     /// An amount of money in `currency`: a decimal with at most its minor units.
     /// `positive` requires it above 0, else 0 or more.
     pub fn amount(&mut self, column: &str, currency: Currency, positive: bool) -> Option<Option<Decimal>> {
-        let text = self.text(column)?;
+        let Some(text) = self.text(column) else { return Some(None) };
         let expected = if positive { "an amount above 0" } else { "an amount of 0 or more" };
         let Some(amount) = super::cell::parse_decimal(&text)
             .filter(|a| if positive { *a > Decimal::ZERO } else { !a.is_sign_negative() || a.is_zero() })
