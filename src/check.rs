@@ -66,9 +66,18 @@ impl Summary {
         for data in &project.periods {
             for (index, source) in project.config.sources.iter().enumerate() {
                 let mut tally = Tally::default();
-                for (export_index, export) in data.exports.iter().enumerate().filter(|(_, e)| e.source == index) {
+                for (export_index, export) in data
+                    .exports
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, e)| e.source == index)
+                {
                     tally.files += 1;
-                    tally.rows_read += export.leaf_classes.iter().filter(|c| !matches!(c, LeafClass::Preamble | LeafClass::Header)).count();
+                    tally.rows_read += export
+                        .leaf_classes
+                        .iter()
+                        .filter(|c| !matches!(c, LeafClass::Preamble | LeafClass::Header))
+                        .count();
                     tally.total += export.count(LeafClass::Total);
                     tally.blank += export.count(LeafClass::Blank);
                     for row in data.rows.iter().filter(|r| r.origin.export == export_index) {
@@ -80,7 +89,11 @@ impl Summary {
                     }
                 }
                 all.add(&tally);
-                sources.push(SourceTally { period: data.period, source: source.name.clone(), tally });
+                sources.push(SourceTally {
+                    period: data.period,
+                    source: source.name.clone(),
+                    tally,
+                });
             }
         }
         Summary {
@@ -98,7 +111,15 @@ impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let periods: Vec<_> = self.periods.iter().map(ToString::to_string).collect();
         writeln!(f, "agency   {}", self.agency)?;
-        writeln!(f, "periods  {}", if periods.is_empty() { "none".into() } else { periods.join(", ") })?;
+        writeln!(
+            f,
+            "periods  {}",
+            if periods.is_empty() {
+                "none".into()
+            } else {
+                periods.join(", ")
+            }
+        )?;
         writeln!(f, "clients  {}", self.clients)?;
         writeln!(f, "lines    {}", self.lines)?;
         writeln!(f)?;
@@ -109,14 +130,30 @@ impl fmt::Display for Summary {
                 t.files, t.rows_read, t.mapped, t.unmapped, t.duplicate, t.total, t.blank
             )
         };
-        writeln!(f, "{:<8} {:<16} {:>5} {:>9} {:>9} {:>9} {:>9} {:>6} {:>6}", "period", "source", "files", "rows read", "mapped", "unmapped", "duplicate", "total", "blank")?;
+        writeln!(
+            f,
+            "{:<8} {:<16} {:>5} {:>9} {:>9} {:>9} {:>9} {:>6} {:>6}",
+            "period",
+            "source",
+            "files",
+            "rows read",
+            "mapped",
+            "unmapped",
+            "duplicate",
+            "total",
+            "blank"
+        )?;
         for s in &self.sources {
             row(f, &s.period.to_string(), &s.source, &s.tally)?;
         }
         row(f, "all", "", &self.all)?;
         writeln!(f)?;
         let t = &self.all;
-        let verdict = if t.balanced() { "every row accounted for" } else { "ROWS UNACCOUNTED FOR" };
+        let verdict = if t.balanced() {
+            "every row accounted for"
+        } else {
+            "ROWS UNACCOUNTED FOR"
+        };
         write!(
             f,
             "conservation: {} rows read = {} mapped + {} unmapped + {} duplicate + {} total + {} blank: {verdict}",

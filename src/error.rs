@@ -24,15 +24,26 @@ pub struct Column {
 
 impl Location {
     pub fn file(file: impl Into<PathBuf>) -> Self {
-        Location { file: file.into(), line: None, column: None }
+        Location {
+            file: file.into(),
+            line: None,
+            column: None,
+        }
     }
 
     pub fn line(file: impl Into<PathBuf>, line: u64) -> Self {
-        Location { file: file.into(), line: Some(line), column: None }
+        Location {
+            file: file.into(),
+            line: Some(line),
+            column: None,
+        }
     }
 
     pub fn with_column(mut self, number: u64, name: Option<&str>) -> Self {
-        self.column = Some(Column { number, name: name.map(str::to_owned) });
+        self.column = Some(Column {
+            number,
+            name: name.map(str::to_owned),
+        });
         self
     }
 
@@ -86,7 +97,11 @@ pub enum ErrorKind {
     #[error("missing required column `{column}` (mapped by [[source]] `{source_name}`)")]
     MissingMappedColumn { column: String, source_name: String },
     #[error("column `{name}` appears twice in the header (columns {first} and {second})")]
-    DuplicateColumn { name: String, first: u64, second: u64 },
+    DuplicateColumn {
+        name: String,
+        first: u64,
+        second: u64,
+    },
     #[error("expected {expected} fields as in the header, found {found}")]
     FieldCount { expected: usize, found: usize },
     #[error("malformed CSV: {0}")]
@@ -94,9 +109,17 @@ pub enum ErrorKind {
     #[error("expected {expected}, found {found:?}")]
     Invalid { expected: String, found: String },
     #[error("{what} `{id}` is already defined at {first}")]
-    Duplicate { what: &'static str, id: String, first: String },
+    Duplicate {
+        what: &'static str,
+        id: String,
+        first: String,
+    },
     #[error("{what} `{id}` does not exist{hint}")]
-    Unresolved { what: &'static str, id: String, hint: String },
+    Unresolved {
+        what: &'static str,
+        id: String,
+        hint: String,
+    },
     #[error("{0}")]
     Rule(String),
 }
@@ -144,7 +167,10 @@ impl Problems {
     }
 
     pub fn warn(&mut self, location: Location, message: impl Into<String>) {
-        self.warnings.push(Warning { location, message: message.into() });
+        self.warnings.push(Warning {
+            location,
+            message: message.into(),
+        });
     }
 
     pub fn has_errors(&self) -> bool {

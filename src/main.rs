@@ -4,10 +4,14 @@
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use tallyseal::{check::Summary, seal::keys, Project};
+use tallyseal::{Project, check::Summary, seal::keys};
 
 #[derive(Parser)]
-#[command(name = "tallyseal", version, about = "Verifiable client evidence portals from an agency's billing data")]
+#[command(
+    name = "tallyseal",
+    version,
+    about = "Verifiable client evidence portals from an agency's billing data"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -60,7 +64,11 @@ fn check(dir: PathBuf) -> ExitCode {
             if problems.suppressed > 0 {
                 eprintln!("... and {} more errors not shown", problems.suppressed);
             }
-            eprintln!("{}: {} error(s); nothing was built", dir.display(), problems.error_count());
+            eprintln!(
+                "{}: {} error(s); nothing was built",
+                dir.display(),
+                problems.error_count()
+            );
             ExitCode::FAILURE
         }
     }

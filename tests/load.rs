@@ -11,22 +11,43 @@ fn the_valid_fixture_loads_with_typed_records() {
     let fixture = Fixture::valid();
     let project = fixture.load().expect("loads").project;
     assert_eq!(project.config.agency.name, "Test Agency Ltd");
-    let ids: Vec<_> = project.clients.iter().map(|c| c.client_id.as_str()).collect();
+    let ids: Vec<_> = project
+        .clients
+        .iter()
+        .map(|c| c.client_id.as_str())
+        .collect();
     assert_eq!(ids, ["acme", "beta", "kobe"], "sorted by id");
-    assert_eq!(project.client("acme").unwrap().address.as_deref(), Some("1 High St\nLondon"));
-    assert_eq!(project.client("beta").unwrap().tax, TaxTreatment::ReverseCharge);
+    assert_eq!(
+        project.client("acme").unwrap().address.as_deref(),
+        Some("1 High St\nLondon")
+    );
+    assert_eq!(
+        project.client("beta").unwrap().tax,
+        TaxTreatment::ReverseCharge
+    );
     assert_eq!(project.client("kobe").unwrap().currency.minor_units(), 0);
     let cpm = project.line("acme-cpm").unwrap();
-    assert_eq!((cpm.model, cpm.basis), (PricingModel::Cpm, Some(SourceKind::AdServer)), "basis defaults to ad_server");
+    assert_eq!(
+        (cpm.model, cpm.basis),
+        (PricingModel::Cpm, Some(SourceKind::AdServer)),
+        "basis defaults to ad_server"
+    );
     assert_eq!(cpm.rate.unwrap().to_string(), "4.50");
-    assert_eq!(project.line("kobe-cpc").unwrap().basis, Some(SourceKind::Platform));
+    assert_eq!(
+        project.line("kobe-cpc").unwrap().basis,
+        Some(SourceKind::Platform)
+    );
     assert_eq!(project.line("beta-ms").unwrap().rate, None);
     assert_eq!(project.line("beta-flat").unwrap().basis, None);
     assert_eq!(project.periods.len(), 1);
     let oct = &project.periods[0];
     assert_eq!(oct.exports.len(), 2);
     assert_eq!(oct.rows.len(), 5);
-    assert!(oct.rows.iter().all(|r| matches!(r.class, RowClass::Mapped { .. })));
+    assert!(
+        oct.rows
+            .iter()
+            .all(|r| matches!(r.class, RowClass::Mapped { .. }))
+    );
 }
 
 #[test]
@@ -35,9 +56,17 @@ fn rows_keep_file_line_and_bytes() {
     let project = fixture.load().unwrap().project;
     let oct = &project.periods[0];
     // Exports are read in file-name order: adsrv_oct.csv, then plat_oct.csv.
-    let plat = oct.exports.iter().position(|e| e.path.ends_with("plat_oct.csv")).unwrap();
+    let plat = oct
+        .exports
+        .iter()
+        .position(|e| e.path.ends_with("plat_oct.csv"))
+        .unwrap();
     let bytes = std::fs::read(fixture.file("periods/2026-10/exports/plat_oct.csv")).unwrap();
-    let rows: Vec<_> = oct.rows.iter().filter(|r| r.origin.export == plat).collect();
+    let rows: Vec<_> = oct
+        .rows
+        .iter()
+        .filter(|r| r.origin.export == plat)
+        .collect();
     assert_eq!(rows.len(), 3);
     assert_eq!(rows[1].origin.line, 3);
     let range = rows[1].origin.bytes.start as usize..rows[1].origin.bytes.end as usize;
@@ -47,7 +76,15 @@ fn rows_keep_file_line_and_bytes() {
     assert_eq!(rows[2].currency.unwrap().code(), "JPY");
     let export = &oct.exports[plat];
     assert_eq!(export.size, bytes.len() as u64);
-    assert_eq!(export.leaf_classes, [LeafClass::Header, LeafClass::Data, LeafClass::Data, LeafClass::Data]);
+    assert_eq!(
+        export.leaf_classes,
+        [
+            LeafClass::Header,
+            LeafClass::Data,
+            LeafClass::Data,
+            LeafClass::Data
+        ]
+    );
 }
 
 #[test]
@@ -79,29 +116,70 @@ Total: account,,\"1,007\",10,5.01,";
     fixture.period("exports/plat_oct.csv", export);
     let loaded = fixture.load().expect("loads");
     let oct = &loaded.project.periods[0];
-    let plat = oct.exports.iter().find(|e| e.path.ends_with("plat_oct.csv")).unwrap();
+    let plat = oct
+        .exports
+        .iter()
+        .find(|e| e.path.ends_with("plat_oct.csv"))
+        .unwrap();
     use LeafClass::*;
-    assert_eq!(plat.leaf_classes, [Preamble, Preamble, Header, Data, Blank, Data, Data, Blank, Total, Total]);
-    let plat_rows: Vec<_> = oct.rows.iter().filter(|r| oct.exports[r.origin.export].path.ends_with("plat_oct.csv")).collect();
-    assert_eq!(plat_rows[0].metrics.impressions.unwrap().to_string(), "1000");
+    assert_eq!(
+        plat.leaf_classes,
+        [
+            Preamble, Preamble, Header, Data, Blank, Data, Data, Blank, Total, Total
+        ]
+    );
+    let plat_rows: Vec<_> = oct
+        .rows
+        .iter()
+        .filter(|r| oct.exports[r.origin.export].path.ends_with("plat_oct.csv"))
+        .collect();
+    assert_eq!(
+        plat_rows[0].metrics.impressions.unwrap().to_string(),
+        "1000"
+    );
     assert!(matches!(plat_rows[1].class, RowClass::Duplicate { .. }));
     assert_eq!(plat_rows[2].class, RowClass::Unmapped);
     assert_eq!(plat_rows[2].origin.line, 7);
     let summary = Summary::of(&loaded.project);
-    let tally = summary.sources.iter().find(|s| s.source == "plat").unwrap().tally;
-    assert_eq!((tally.rows_read, tally.mapped, tally.unmapped, tally.duplicate, tally.total, tally.blank), (7, 1, 1, 1, 2, 2));
+    let tally = summary
+        .sources
+        .iter()
+        .find(|s| s.source == "plat")
+        .unwrap()
+        .tally;
+    assert_eq!(
+        (
+            tally.rows_read,
+            tally.mapped,
+            tally.unmapped,
+            tally.duplicate,
+            tally.total,
+            tally.blank
+        ),
+        (7, 1, 1, 1, 2, 2)
+    );
     assert!(summary.all.balanced());
 }
 
 #[test]
 fn a_blank_metric_is_not_reported_not_zero() {
     let fixture = Fixture::valid();
-    fixture.period("exports/plat_oct.csv", "Campaign,Day,Impressions,Clicks,Cost,Currency\n111,2026-10-01,1000,,,\n");
+    fixture.period(
+        "exports/plat_oct.csv",
+        "Campaign,Day,Impressions,Clicks,Cost,Currency\n111,2026-10-01,1000,,,\n",
+    );
     let project = fixture.load().unwrap().project;
-    let row = project.periods[0].rows.iter().find(|r| &*r.source_campaign_id == "111").unwrap();
+    let row = project.periods[0]
+        .rows
+        .iter()
+        .find(|r| &*r.source_campaign_id == "111")
+        .unwrap();
     assert_eq!(row.metrics.clicks, None);
     assert_eq!(row.metrics.spend, None);
-    assert_eq!(row.metrics.impressions.map(|d| d.to_string()).as_deref(), Some("1000"));
+    assert_eq!(
+        row.metrics.impressions.map(|d| d.to_string()).as_deref(),
+        Some("1000")
+    );
 }
 
 #[test]
@@ -120,32 +198,63 @@ fn period_files_load_into_records() {
         .period("notes/acme.md", "# October\n\nAll good.\n");
     let loaded = fixture.load().expect("loads");
     let oct = &loaded.project.periods[0];
-    assert_eq!(oct.fx.len(), 1, "an identical repeated rate is accepted once");
-    assert_eq!(oct.fx[0].source, "ECB reference rate", "the first row's source is shown");
+    assert_eq!(
+        oct.fx.len(),
+        1,
+        "an identical repeated rate is accepted once"
+    );
+    assert_eq!(
+        oct.fx[0].source, "ECB reference rate",
+        "the first row's source is shown"
+    );
     assert_eq!(oct.change_orders[0].end.unwrap().to_string(), "2026-11-15");
     assert!(oct.period.approves(&oct.change_orders[0].approval));
     assert_eq!(oct.milestones.len(), 2);
     assert_eq!(oct.milestones[1].accepted_by, None);
     assert_eq!(oct.timesheets[0].hours.to_string(), "1.5");
     let adjustment = &oct.adjustments[0];
-    assert_eq!(adjustment.evidence, Some(tallyseal::model::Evidence::Attachment("proof/oct-14.png".into())));
+    assert_eq!(
+        adjustment.evidence,
+        Some(tallyseal::model::Evidence::Attachment(
+            "proof/oct-14.png".into()
+        ))
+    );
     assert_eq!(adjustment.invoice_number.as_deref(), Some("T-0001"));
-    assert_eq!(oct.explanations[0].evidence, Some(tallyseal::model::Evidence::Url("https://status.example/1".into())));
+    assert_eq!(
+        oct.explanations[0].evidence,
+        Some(tallyseal::model::Evidence::Url(
+            "https://status.example/1".into()
+        ))
+    );
     assert_eq!(oct.payments[0].amount.to_string(), "15000");
     assert_eq!(oct.checklist.len(), 2);
-    assert_eq!(oct.checklist[0].client, tallyseal::model::ClientScope::Every);
+    assert_eq!(
+        oct.checklist[0].client,
+        tallyseal::model::ClientScope::Every
+    );
     assert_eq!(oct.notes["acme"], "# October\n\nAll good.\n");
-    assert_eq!(oct.attachments, [std::path::PathBuf::from("proof/oct-14.png")]);
+    assert_eq!(
+        oct.attachments,
+        [std::path::PathBuf::from("proof/oct-14.png")]
+    );
 }
 
 #[test]
 fn signing_key_override_wins_over_the_config() {
     let fixture = Fixture::valid();
-    let toml = TOML.replacen("[invoice]", "[signing]\nkey_file = \"keys/agency.pem\"\n\n[invoice]", 1);
+    let toml = TOML.replacen(
+        "[invoice]",
+        "[signing]\nkey_file = \"keys/agency.pem\"\n\n[invoice]",
+        1,
+    );
     fixture.write("tallyseal.toml", toml);
-    let project = tallyseal::ingest::load(fixture.path(), None).unwrap().project;
+    let project = tallyseal::ingest::load(fixture.path(), None)
+        .unwrap()
+        .project;
     assert_eq!(project.signing_key, Some(fixture.file("keys/agency.pem")));
-    let project = tallyseal::ingest::load(fixture.path(), Some("/elsewhere/k.pem".into())).unwrap().project;
+    let project = tallyseal::ingest::load(fixture.path(), Some("/elsewhere/k.pem".into()))
+        .unwrap()
+        .project;
     assert_eq!(project.signing_key, Some("/elsewhere/k.pem".into()));
 }
 
@@ -154,10 +263,16 @@ fn an_applied_adjustment_listed_again_warns() {
     let fixture = Fixture::valid();
     let adjustment = "adjustment_id,client_id,kind,amount,currency,reason,requested_by,approved_by,approved_at\nADJ-1,acme,credit,10.00,GBP,other,ann,bob,2026-10-20\n";
     fixture.period("adjustments.csv", adjustment);
-    fixture.write("periods/2026-11/adjustments.csv", adjustment.replace("2026-10-20", "2026-11-02"));
+    fixture.write(
+        "periods/2026-11/adjustments.csv",
+        adjustment.replace("2026-10-20", "2026-11-02"),
+    );
     let warnings = fixture.warnings();
     assert!(
-        warnings.iter().any(|w| w.starts_with("periods/2026-11/adjustments.csv:2") && w.contains("already applied in 2026-10")),
+        warnings
+            .iter()
+            .any(|w| w.starts_with("periods/2026-11/adjustments.csv:2")
+                && w.contains("already applied in 2026-10")),
         "{warnings:#?}"
     );
 }

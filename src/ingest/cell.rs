@@ -1,9 +1,7 @@
 //! Values of CSV cells: identifiers, dates, decimals, currencies and the spec's enums,
 //! each with what a user is told it should have been.
 
-use crate::model::{
-    AdjustmentKind, CauseCode, Currency, ManualStatus, PricingModel, SourceKind,
-};
+use crate::model::{AdjustmentKind, CauseCode, Currency, ManualStatus, PricingModel, SourceKind};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use std::str::FromStr;
@@ -18,7 +16,9 @@ pub trait Cell: Sized {
 /// `[A-Za-z0-9._-]`, 1 to 64 characters.
 pub fn is_identifier(text: &str) -> bool {
     (1..=64).contains(&text.len())
-        && text.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 /// A decimal written plainly: an optional `-`, digits, optionally `.` and digits.
@@ -31,7 +31,9 @@ pub fn parse_decimal(text: &str) -> Option<Decimal> {
         return None;
     }
     // rust_decimal rounds what does not fit in 28 digits; a rounded value is refused.
-    Decimal::from_str(text).ok().filter(|d| d.scale() as usize == fraction.len())
+    Decimal::from_str(text)
+        .ok()
+        .filter(|d| d.scale() as usize == fraction.len())
 }
 
 /// An identifier cell.
@@ -65,8 +67,12 @@ impl Cell for NaiveDate {
         let shaped = b.len() == 10
             && b[4] == b'-'
             && b[7] == b'-'
-            && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
-        shaped.then(|| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()).flatten()
+            && b.iter()
+                .enumerate()
+                .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+        shaped
+            .then(|| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok())
+            .flatten()
     }
 }
 
@@ -97,7 +103,9 @@ impl Cell for NonNegative {
         "a decimal number of 0 or more".into()
     }
     fn parse(text: &str) -> Option<Self> {
-        parse_decimal(text).filter(|d| !d.is_sign_negative() || d.is_zero()).map(NonNegative)
+        parse_decimal(text)
+            .filter(|d| !d.is_sign_negative() || d.is_zero())
+            .map(NonNegative)
     }
 }
 
@@ -109,7 +117,9 @@ impl Cell for Positive {
         "a decimal number above 0".into()
     }
     fn parse(text: &str) -> Option<Self> {
-        parse_decimal(text).filter(|d| *d > Decimal::ZERO).map(Positive)
+        parse_decimal(text)
+            .filter(|d| *d > Decimal::ZERO)
+            .map(Positive)
     }
 }
 
@@ -119,7 +129,10 @@ impl Cell for u32 {
         "a whole number of 0 or more".into()
     }
     fn parse(text: &str) -> Option<Self> {
-        text.bytes().all(|b| b.is_ascii_digit()).then(|| text.parse().ok()).flatten()
+        text.bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| text.parse().ok())
+            .flatten()
     }
 }
 
@@ -131,7 +144,8 @@ impl Cell for Country {
         "an ISO 3166-1 alpha-2 country code such as GB".into()
     }
     fn parse(text: &str) -> Option<Self> {
-        (text.len() == 2 && text.bytes().all(|b| b.is_ascii_uppercase())).then(|| Country(text.into()))
+        (text.len() == 2 && text.bytes().all(|b| b.is_ascii_uppercase()))
+            .then(|| Country(text.into()))
     }
 }
 
@@ -203,7 +217,9 @@ mod tests {
     fn decimals_are_plain() {
         assert_eq!(parse_decimal("12.50").unwrap().to_string(), "12.50");
         assert_eq!(parse_decimal("-0.001").unwrap().to_string(), "-0.001");
-        for bad in ["", "1,000", "1_000", "1e3", "+1", ".5", "5.", "1.2.3", " 1", "NaN", "١٢"] {
+        for bad in [
+            "", "1,000", "1_000", "1e3", "+1", ".5", "5.", "1.2.3", " 1", "NaN", "١٢",
+        ] {
             assert!(parse_decimal(bad).is_none(), "{bad:?}");
         }
         // More digits than a decimal holds is an error, not a rounding.
@@ -221,16 +237,28 @@ mod tests {
     #[test]
     fn dates_are_iso() {
         assert!(<NaiveDate as Cell>::parse("2026-02-28").is_some());
-        for bad in ["2026-02-30", "2026-2-28", "28/02/2026", "+2026-02-28", "2026-02-28T00:00"] {
+        for bad in [
+            "2026-02-30",
+            "2026-2-28",
+            "28/02/2026",
+            "+2026-02-28",
+            "2026-02-28T00:00",
+        ] {
             assert!(<NaiveDate as Cell>::parse(bad).is_none(), "{bad}");
         }
     }
 
     #[test]
     fn words() {
-        assert_eq!(<PricingModel as Cell>::parse("media_pct"), Some(PricingModel::MediaPct));
+        assert_eq!(
+            <PricingModel as Cell>::parse("media_pct"),
+            Some(PricingModel::MediaPct)
+        );
         assert!(<PricingModel as Cell>::parse("CPM").is_none());
         assert!(<CauseCode as Cell>::expected().contains("tracking_outage"));
-        assert_eq!(<ManualStatus as Cell>::parse("n/a"), Some(ManualStatus::NotApplicable));
+        assert_eq!(
+            <ManualStatus as Cell>::parse("n/a"),
+            Some(ManualStatus::NotApplicable)
+        );
     }
 }

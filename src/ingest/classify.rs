@@ -4,10 +4,15 @@
 
 use crate::error::{ErrorKind, Problems};
 use crate::model::{Crosswalk, PeriodData, RowClass, SourceConfig};
-use std::collections::hash_map::Entry;
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
-pub fn rows(data: &mut PeriodData, crosswalk: &Crosswalk, sources: &[SourceConfig], problems: &mut Problems) {
+pub fn rows(
+    data: &mut PeriodData,
+    crosswalk: &Crosswalk,
+    sources: &[SourceConfig],
+    problems: &mut Problems,
+) {
     let mut first = HashMap::with_capacity(data.rows.len());
     let mut classes = Vec::with_capacity(data.rows.len());
     for (index, row) in data.rows.iter().enumerate() {

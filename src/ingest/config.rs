@@ -16,8 +16,7 @@ use toml::Spanned;
 pub const FILE: &str = "tallyseal.toml";
 
 /// The legal notes of rules.md §7, unless `[invoice]` overrides them.
-pub const REVERSE_CHARGE_NOTE: &str =
-    "Reverse charge: VAT to be accounted for by the recipient (Article 196, Council Directive 2006/112/EC)";
+pub const REVERSE_CHARGE_NOTE: &str = "Reverse charge: VAT to be accounted for by the recipient (Article 196, Council Directive 2006/112/EC)";
 pub const EXEMPT_NOTE: &str = "Exempt from VAT";
 
 #[derive(Deserialize)]
@@ -158,7 +157,9 @@ pub fn parse(text: &str, problems: &mut Problems) -> Option<Config> {
     let raw: RawConfig = match toml::from_str(text) {
         Ok(raw) => raw,
         Err(e) => {
-            let at = e.span().map_or(Location::file(FILE), |s| locate(text, s.start));
+            let at = e
+                .span()
+                .map_or(Location::file(FILE), |s| locate(text, s.start));
             problems.error(at, ErrorKind::Toml(e.message().trim().to_owned()));
             return None;
         }
@@ -184,8 +185,12 @@ struct Validator<'a> {
 
 impl Validator<'_> {
     fn error<T>(&mut self, at: &Spanned<T>, expected: &str, found: impl Into<String>) {
-        let kind = ErrorKind::Invalid { expected: expected.to_owned(), found: found.into() };
-        self.problems.error(locate(self.text, at.span().start), kind);
+        let kind = ErrorKind::Invalid {
+            expected: expected.to_owned(),
+            found: found.into(),
+        };
+        self.problems
+            .error(locate(self.text, at.span().start), kind);
     }
 
     fn config(&mut self, raw: RawConfig) -> Config {
@@ -193,17 +198,23 @@ impl Validator<'_> {
         if agency.name.get_ref().trim().is_empty() {
             self.error(&agency.name, "the agency's name in [agency] name", "");
         }
-        if let Some(country) = &agency.country {
-            if !is_country(country.get_ref()) {
-                self.error(country, "an ISO 3166-1 alpha-2 country code such as \"GB\"", country.get_ref());
-            }
+        if let Some(country) = agency.country.as_ref().filter(|c| !is_country(c.get_ref())) {
+            self.error(
+                country,
+                "an ISO 3166-1 alpha-2 country code such as \"GB\"",
+                country.get_ref(),
+            );
         }
         let mut sources: Vec<SourceConfig> = Vec::new();
         let mut names: HashMap<String, ()> = HashMap::new();
         for raw in raw.sources {
             let name = raw.name.get_ref().clone();
             if names.insert(name.clone(), ()).is_some() {
-                self.error(&raw.name, "a [[source]] name not used by another source", &name);
+                self.error(
+                    &raw.name,
+                    "a [[source]] name not used by another source",
+                    &name,
+                );
             }
             if let Some(source) = self.source(raw) {
                 sources.push(source);
@@ -246,7 +257,9 @@ impl Validator<'_> {
                 None | Some(RawRounding::HalfUp) => Rounding::HalfUp,
                 Some(RawRounding::HalfEven) => Rounding::HalfEven,
             },
-            reverse_charge_note: raw.reverse_charge_note.unwrap_or_else(|| REVERSE_CHARGE_NOTE.into()),
+            reverse_charge_note: raw
+                .reverse_charge_note
+                .unwrap_or_else(|| REVERSE_CHARGE_NOTE.into()),
             exempt_note: raw.exempt_note.unwrap_or_else(|| EXEMPT_NOTE.into()),
         }
     }
@@ -258,7 +271,11 @@ impl Validator<'_> {
             Some(spanned) => match spanned.get_ref().0 {
                 Some(pct) if pct >= Decimal::ZERO => pct,
                 _ => {
-                    self.error(&spanned, "a percentage of 0 or more, as a number or a decimal string", "");
+                    self.error(
+                        &spanned,
+                        "a percentage of 0 or more, as a number or a decimal string",
+                        "",
+                    );
                     default
                 }
             },
@@ -275,19 +292,29 @@ impl Validator<'_> {
         let before = self.problems.error_count();
         let name = raw.name.get_ref();
         if !super::cell::is_identifier(name) {
-            self.error(&raw.name, "a source name of letters, digits, '.', '_' or '-' (at most 64)", name);
+            self.error(
+                &raw.name,
+                "a source name of letters, digits, '.', '_' or '-' (at most 64)",
+                name,
+            );
         }
         let matcher = globset::GlobBuilder::new(raw.files.get_ref())
             .literal_separator(true)
             .build()
             .map(|g| g.compile_matcher());
         if let Err(e) = &matcher {
-            self.error(&raw.files, &format!("a glob relative to the period folder ({})", e.kind()), raw.files.get_ref());
+            self.error(
+                &raw.files,
+                &format!("a glob relative to the period folder ({})", e.kind()),
+                raw.files.get_ref(),
+            );
         }
-        if let Some(prefix) = &raw.footer_prefix {
-            if prefix.get_ref().is_empty() {
-                self.error(prefix, "a non-empty footer_prefix", "");
-            }
+        if let Some(prefix) = raw
+            .footer_prefix
+            .as_ref()
+            .filter(|p| p.get_ref().is_empty())
+        {
+            self.error(prefix, "a non-empty footer_prefix", "");
         }
         let thousands_separator = raw.thousands_separator.as_ref().and_then(|sep| {
             let mut chars = sep.get_ref().chars();
@@ -369,19 +396,29 @@ pub fn parse_number_format(format: &str) -> Result<NumberFormat, String> {
     let mut rest = format;
     while let Some(open) = rest.find(['{', '}']) {
         if rest[open..].starts_with('}') {
-            return Err("a number_format whose braces enclose {seq}, {seq:N}, {year} or {period}".into());
+            return Err(
+                "a number_format whose braces enclose {seq}, {seq:N}, {year} or {period}".into(),
+            );
         }
         if open > 0 {
             pieces.push(NumberPiece::Text(rest[..open].to_owned()));
         }
-        let close = rest[open..].find('}').ok_or("a number_format whose every '{' is closed")?;
+        let close = rest[open..]
+            .find('}')
+            .ok_or("a number_format whose every '{' is closed")?;
         let placeholder = &rest[open + 1..open + close];
         pieces.push(match placeholder.split_once(':') {
             None if placeholder == "seq" => NumberPiece::Seq { width: 0 },
             None if placeholder == "year" => NumberPiece::Year,
             None if placeholder == "period" => NumberPiece::Period,
-            Some(("seq", width)) if width.len() <= 2 && width.bytes().all(|b| b.is_ascii_digit()) && !width.is_empty() => {
-                NumberPiece::Seq { width: width.parse().map_err(|_| "a seq width")? }
+            Some(("seq", width))
+                if width.len() <= 2
+                    && width.bytes().all(|b| b.is_ascii_digit())
+                    && !width.is_empty() =>
+            {
+                NumberPiece::Seq {
+                    width: width.parse().map_err(|_| "a seq width")?,
+                }
             }
             _ => return Err("placeholders {seq}, {seq:N}, {year} or {period} only".into()),
         });
@@ -424,7 +461,13 @@ mod tests {
         let config = parse(MINIMAL, &mut problems).unwrap();
         assert_eq!(config.invoice.first_number, 1);
         assert_eq!(config.invoice.rounding, Rounding::HalfUp);
-        assert_eq!(config.invoice.number_format.format(7, Period::parse("2026-10").unwrap()), "7");
+        assert_eq!(
+            config
+                .invoice
+                .number_format
+                .format(7, Period::parse("2026-10").unwrap()),
+            "7"
+        );
         assert_eq!(config.tolerances, Tolerances::default());
         assert_eq!(config.invoice.exempt_note, EXEMPT_NOTE);
         assert!(config.sources.is_empty() && config.key_file.is_none());
@@ -432,9 +475,15 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_errors_with_line_and_column() {
-        let errs = errors("[agency]\nname = \"N\"\n\n[invoice]\nrounding = \"half_up\"\nnumber_fromat = \"X{seq}\"\n");
+        let errs = errors(
+            "[agency]\nname = \"N\"\n\n[invoice]\nrounding = \"half_up\"\nnumber_fromat = \"X{seq}\"\n",
+        );
         assert_eq!(errs.len(), 1);
-        assert!(errs[0].starts_with("tallyseal.toml:6:1: unknown field `number_fromat`"), "{}", errs[0]);
+        assert!(
+            errs[0].starts_with("tallyseal.toml:6:1: unknown field `number_fromat`"),
+            "{}",
+            errs[0]
+        );
         let errs = errors("[agency]\nname = \"N\"\n[tolerance]\n");
         assert!(errs[0].contains("unknown field `tolerance`"), "{}", errs[0]);
     }
@@ -442,13 +491,17 @@ mod tests {
     #[test]
     fn tolerances_accept_numbers_and_decimal_strings() {
         let mut problems = Problems::default();
-        let text = format!("{MINIMAL}[tolerances]\ndiscrepancy_pct = 8.1\nprior_period_pct = \"12.5\"\nunderdelivery_pct = 3\n");
+        let text = format!(
+            "{MINIMAL}[tolerances]\ndiscrepancy_pct = 8.1\nprior_period_pct = \"12.5\"\nunderdelivery_pct = 3\n"
+        );
         let t = parse(&text, &mut problems).unwrap().tolerances;
         assert_eq!(t.discrepancy_pct.to_string(), "8.1");
         assert_eq!(t.prior_period_pct.to_string(), "12.5");
         assert_eq!(t.underdelivery_pct, Decimal::from(3));
         assert_eq!(t.fx_movement_pct, Decimal::from(5));
-        let errs = errors(&format!("{MINIMAL}[tolerances]\nfx_movement_pct = \"ten\"\n"));
+        let errs = errors(&format!(
+            "{MINIMAL}[tolerances]\nfx_movement_pct = \"ten\"\n"
+        ));
         assert!(errs[0].starts_with("tallyseal.toml:4:"), "{}", errs[0]);
     }
 
@@ -457,7 +510,10 @@ mod tests {
         let p = Period::parse("2026-10").unwrap();
         let f = parse_number_format("NW-{year}-{seq:05}/{period}").unwrap();
         assert_eq!(f.format(12, p), "NW-2026-00012/2026-10");
-        assert_eq!(parse_number_format("{seq:3}").unwrap().format(1234, p), "1234");
+        assert_eq!(
+            parse_number_format("{seq:3}").unwrap().format(1234, p),
+            "1234"
+        );
         for bad in ["NW-{year}", "{seq", "{sequence}", "{seq:x}", "a}b{seq}"] {
             assert!(parse_number_format(bad).is_err(), "{bad}");
         }
@@ -466,18 +522,27 @@ mod tests {
     #[test]
     fn source_rules() {
         let source = |extra: &str, columns: &str| {
-            format!("{MINIMAL}[[source]]\nname = \"g\"\nfiles = \"exports/g*.csv\"\nkind = \"platform\"\n{extra}[source.columns]\ncampaign = \"C\"\ndate = \"D\"\n{columns}")
+            format!(
+                "{MINIMAL}[[source]]\nname = \"g\"\nfiles = \"exports/g*.csv\"\nkind = \"platform\"\n{extra}[source.columns]\ncampaign = \"C\"\ndate = \"D\"\n{columns}"
+            )
         };
         let mut problems = Problems::default();
         let config = parse(&source("skip_rows = 2\nthousands_separator = \",\"\ngrain = [\"Ad\"]\ncurrency = \"USD\"\n", "spend = \"Cost\"\n"), &mut problems).unwrap();
         let s = &config.sources[0];
-        assert_eq!((s.skip_rows, s.thousands_separator, s.grain.as_slice()), (2, Some(','), &["Ad".to_string()][..]));
+        assert_eq!(
+            (s.skip_rows, s.thousands_separator, s.grain.as_slice()),
+            (2, Some(','), &["Ad".to_string()][..])
+        );
         assert_eq!(s.currency.unwrap().code(), "USD");
-        assert!(s.matcher.is_match("exports/g_oct.csv") && !s.matcher.is_match("exports/sub/g.csv"));
+        assert!(
+            s.matcher.is_match("exports/g_oct.csv") && !s.matcher.is_match("exports/sub/g.csv")
+        );
         // Spend without a currency column or a fixed currency.
         assert!(errors(&source("", "spend = \"Cost\"\n"))[0].contains("since spend is mapped"));
         // A typo in the column mapping.
-        assert!(errors(&source("", "impresions = \"I\"\n"))[0].contains("unknown field `impresions`"));
+        assert!(
+            errors(&source("", "impresions = \"I\"\n"))[0].contains("unknown field `impresions`")
+        );
         assert!(errors(&source("currency = \"EURO\"\n", ""))[0].contains("ISO 4217"));
         assert!(errors(&source("thousands_separator = \".\"\n", ""))[0].contains("decimal point"));
         assert!(errors(&source("kind = \"server\"\n", "")).len() == 1);
@@ -486,10 +551,23 @@ mod tests {
     #[test]
     fn environment_overrides_the_key_file() {
         let mut problems = Problems::default();
-        let config = parse(&format!("{MINIMAL}[signing]\nkey_file = \"keys/a.pem\"\n"), &mut problems).unwrap();
+        let config = parse(
+            &format!("{MINIMAL}[signing]\nkey_file = \"keys/a.pem\"\n"),
+            &mut problems,
+        )
+        .unwrap();
         let dir = Path::new("/p");
-        assert_eq!(signing_key(dir, &config, None), Some(PathBuf::from("/p/keys/a.pem")));
-        assert_eq!(signing_key(dir, &config, Some("/secure/k.pem".into())), Some(PathBuf::from("/secure/k.pem")));
-        assert_eq!(signing_key(dir, &config, Some("".into())), Some(PathBuf::from("/p/keys/a.pem")));
+        assert_eq!(
+            signing_key(dir, &config, None),
+            Some(PathBuf::from("/p/keys/a.pem"))
+        );
+        assert_eq!(
+            signing_key(dir, &config, Some("/secure/k.pem".into())),
+            Some(PathBuf::from("/secure/k.pem"))
+        );
+        assert_eq!(
+            signing_key(dir, &config, Some("".into())),
+            Some(PathBuf::from("/p/keys/a.pem"))
+        );
     }
 }

@@ -104,10 +104,19 @@ pub fn read(spec: ExportSpec, pool: &mut StrPool, problems: &mut Problems) -> Op
     }
     let size = offset + filled as u64;
     if parser.file.leaf_classes.len() as u64 <= spec.source.skip_rows {
-        let expected = format!("{} preamble line(s), then a header row", spec.source.skip_rows);
-        problems.error(Location::file(&spec.path), ErrorKind::Empty(format!(" after {expected}")));
+        let expected = format!(
+            "{} preamble line(s), then a header row",
+            spec.source.skip_rows
+        );
+        problems.error(
+            Location::file(&spec.path),
+            ErrorKind::Empty(format!(" after {expected}")),
+        );
     }
-    let mut export = Export { file: parser.file, rows: parser.rows };
+    let mut export = Export {
+        file: parser.file,
+        rows: parser.rows,
+    };
     export.file.size = size;
     export.file.sha256 = hasher.finalize().into();
     Some(export)
@@ -157,7 +166,9 @@ impl<'a> LeafParser<'a> {
             rows: Vec::new(),
             layout: None,
             lines_before: 0,
-            csv: csv_core::ReaderBuilder::new().terminator(csv_core::Terminator::Any(b'\n')).build(),
+            csv: csv_core::ReaderBuilder::new()
+                .terminator(csv_core::Terminator::Any(b'\n'))
+                .build(),
             fields: Vec::new(),
             ends: Vec::new(),
         }
@@ -181,7 +192,12 @@ impl<'a> LeafParser<'a> {
             } else if self.is_total() {
                 LeafClass::Total
             } else {
-                let origin = RowOrigin { export: self.spec.export_index, line, bytes: start..start + leaf.len() as u64, leaf: index };
+                let origin = RowOrigin {
+                    export: self.spec.export_index,
+                    line,
+                    bytes: start..start + leaf.len() as u64,
+                    leaf: index,
+                };
                 if let Some(row) = self.delivery_row(origin, pool, problems) {
                     self.rows.push(row);
                 }
@@ -202,8 +218,11 @@ impl<'a> LeafParser<'a> {
         self.ends.resize(content.len() + 1, 0);
         let (mut input, mut out, mut nends) = (0, 0, 0);
         loop {
-            let (result, nin, nout, nend) =
-                self.csv.read_record(&content[input..], &mut self.fields[out..], &mut self.ends[nends..]);
+            let (result, nin, nout, nend) = self.csv.read_record(
+                &content[input..],
+                &mut self.fields[out..],
+                &mut self.ends[nends..],
+            );
             input += nin;
             out += nout;
             nends += nend;
@@ -211,10 +230,15 @@ impl<'a> LeafParser<'a> {
                 csv_core::ReadRecordResult::InputEmpty if input < content.len() => {}
                 csv_core::ReadRecordResult::InputEmpty => {
                     // Signal the end of input: the record is complete.
-                    let (result, _, nout, nend) = self.csv.read_record(&[], &mut self.fields[out..], &mut self.ends[nends..]);
+                    let (result, _, nout, nend) =
+                        self.csv
+                            .read_record(&[], &mut self.fields[out..], &mut self.ends[nends..]);
                     out += nout;
                     nends += nend;
-                    debug_assert!(matches!(result, csv_core::ReadRecordResult::Record | csv_core::ReadRecordResult::End));
+                    debug_assert!(matches!(
+                        result,
+                        csv_core::ReadRecordResult::Record | csv_core::ReadRecordResult::End
+                    ));
                     break;
                 }
                 // Output never outgrows the input, so these end the record too.
@@ -231,7 +255,12 @@ impl<'a> LeafParser<'a> {
     }
 
     fn is_total(&self) -> bool {
-        let prefix = self.spec.source.footer_prefix.as_deref().unwrap_or_default();
+        let prefix = self
+            .spec
+            .source
+            .footer_prefix
+            .as_deref()
+            .unwrap_or_default();
         !prefix.is_empty() && !self.ends.is_empty() && self.field(0).starts_with(prefix.as_bytes())
     }
 
@@ -257,14 +286,21 @@ impl<'a> LeafParser<'a> {
         let mut ok = true;
         let mut find = |name: &str| -> Option<usize> {
             if let Some((first, second)) = duplicated.get(name) {
-                let kind = ErrorKind::DuplicateColumn { name: name.into(), first: *first as u64 + 1, second: *second as u64 + 1 };
+                let kind = ErrorKind::DuplicateColumn {
+                    name: name.into(),
+                    first: *first as u64 + 1,
+                    second: *second as u64 + 1,
+                };
                 problems.error(at().with_column(*second as u64 + 1, None), kind);
                 ok = false;
                 return None;
             }
             let found = positions.get(name).copied();
             if found.is_none() {
-                let kind = ErrorKind::MissingMappedColumn { column: name.into(), source_name: self.spec.source.name.clone() };
+                let kind = ErrorKind::MissingMappedColumn {
+                    column: name.into(),
+                    source_name: self.spec.source.name.clone(),
+                };
                 problems.error(at(), kind);
                 ok = false;
             }
@@ -280,18 +316,41 @@ impl<'a> LeafParser<'a> {
         let campaign = find(&columns.campaign);
         let date = find(&columns.date);
         let grain: Vec<_> = self.spec.source.grain.iter().map(|g| find(g)).collect();
-        let (Some(campaign), Some(date)) = (campaign, date) else { return None };
+        let (Some(campaign), Some(date)) = (campaign, date) else {
+            return None;
+        };
         let grain = grain.into_iter().collect::<Option<Vec<_>>>()?;
-        ok.then_some(Layout { campaign, date, grain, impressions, clicks, conversions, spend, currency, names })
+        ok.then_some(Layout {
+            campaign,
+            date,
+            grain,
+            impressions,
+            clicks,
+            conversions,
+            spend,
+            currency,
+            names,
+        })
     }
 
-    fn delivery_row(&self, origin: RowOrigin, pool: &mut StrPool, problems: &mut Problems) -> Option<DeliveryRow> {
+    fn delivery_row(
+        &self,
+        origin: RowOrigin,
+        pool: &mut StrPool,
+        problems: &mut Problems,
+    ) -> Option<DeliveryRow> {
         let layout = self.layout.as_ref()?;
         let at = |column: usize| {
-            Location::line(&self.spec.path, origin.line).with_column(column as u64 + 1, layout.names.get(column).map(String::as_str))
+            Location::line(&self.spec.path, origin.line).with_column(
+                column as u64 + 1,
+                layout.names.get(column).map(String::as_str),
+            )
         };
         if self.ends.len() != layout.names.len() {
-            let kind = ErrorKind::FieldCount { expected: layout.names.len(), found: self.ends.len() };
+            let kind = ErrorKind::FieldCount {
+                expected: layout.names.len(),
+                found: self.ends.len(),
+            };
             problems.error(Location::line(&self.spec.path, origin.line), kind);
             return None;
         }
@@ -308,10 +367,23 @@ impl<'a> LeafParser<'a> {
         let campaign = text(layout.campaign);
         let date = text(layout.date);
         let grain: Vec<_> = layout.grain.iter().map(|c| text(*c)).collect();
-        let cells = [layout.impressions, layout.clicks, layout.conversions, layout.spend, layout.currency];
-        let [impressions, clicks, conversions, spend, currency] = cells.map(|c| c.and_then(&mut text));
+        let cells = [
+            layout.impressions,
+            layout.clicks,
+            layout.conversions,
+            layout.spend,
+            layout.currency,
+        ];
+        let [impressions, clicks, conversions, spend, currency] =
+            cells.map(|c| c.and_then(&mut text));
         let invalid = |problems: &mut Problems, column: usize, expected: &str, found: &str| {
-            problems.error(at(column), ErrorKind::Invalid { expected: expected.into(), found: found.into() });
+            problems.error(
+                at(column),
+                ErrorKind::Invalid {
+                    expected: expected.into(),
+                    found: found.into(),
+                },
+            );
         };
         if let Some("") = campaign {
             invalid(problems, layout.campaign, "a campaign id", "");
@@ -321,7 +393,10 @@ impl<'a> LeafParser<'a> {
             match parsed {
                 None => invalid(problems, layout.date, "a date YYYY-MM-DD", d),
                 Some(day) if !self.spec.period.contains(day) => {
-                    let expected = format!("a date in {} (the period folder it is in)", self.spec.period);
+                    let expected = format!(
+                        "a date in {} (the period folder it is in)",
+                        self.spec.period
+                    );
                     invalid(problems, layout.date, &expected, d);
                 }
                 Some(_) => {}
@@ -329,24 +404,30 @@ impl<'a> LeafParser<'a> {
             parsed
         });
         let sep = self.spec.source.thousands_separator;
-        let mut metric = |column: Option<usize>, cell: Option<&str>, whole: bool| -> Option<Decimal> {
-            let (column, cell) = (column?, cell?);
-            if cell.is_empty() {
-                return None;
-            }
-            let value = parse_metric(cell, sep).filter(|v| !v.is_sign_negative() || v.is_zero());
-            let value = value.filter(|v| !whole || v.fract().is_zero());
-            if value.is_none() {
-                let expected = match (whole, sep) {
-                    (true, Some(s)) => format!("a whole number of 0 or more (thousands separator '{s}')"),
-                    (true, None) => "a whole number of 0 or more".to_owned(),
-                    (false, Some(s)) => format!("a decimal number of 0 or more (thousands separator '{s}')"),
-                    (false, None) => "a decimal number of 0 or more".to_owned(),
-                };
-                invalid(problems, column, &expected, cell);
-            }
-            value
-        };
+        let mut metric =
+            |column: Option<usize>, cell: Option<&str>, whole: bool| -> Option<Decimal> {
+                let (column, cell) = (column?, cell?);
+                if cell.is_empty() {
+                    return None;
+                }
+                let value =
+                    parse_metric(cell, sep).filter(|v| !v.is_sign_negative() || v.is_zero());
+                let value = value.filter(|v| !whole || v.fract().is_zero());
+                if value.is_none() {
+                    let expected = match (whole, sep) {
+                        (true, Some(s)) => {
+                            format!("a whole number of 0 or more (thousands separator '{s}')")
+                        }
+                        (true, None) => "a whole number of 0 or more".to_owned(),
+                        (false, Some(s)) => {
+                            format!("a decimal number of 0 or more (thousands separator '{s}')")
+                        }
+                        (false, None) => "a decimal number of 0 or more".to_owned(),
+                    };
+                    invalid(problems, column, &expected, cell);
+                }
+                value
+            };
         let metrics = Metrics {
             impressions: metric(layout.impressions, impressions, true),
             clicks: metric(layout.clicks, clicks, true),
@@ -357,15 +438,28 @@ impl<'a> LeafParser<'a> {
             (Some(column), Some(code)) if !code.is_empty() => {
                 let found = Currency::from_code(code);
                 if found.is_none() {
-                    invalid(problems, column, "an ISO 4217 currency code such as EUR", code);
+                    invalid(
+                        problems,
+                        column,
+                        "an ISO 4217 currency code such as EUR",
+                        code,
+                    );
                 }
                 found
             }
             _ => self.spec.source.currency,
         };
-        let currency_blank = currency.is_none() && layout.currency.is_none_or(|c| self.field(c).trim_ascii().is_empty());
+        let currency_blank = currency.is_none()
+            && layout
+                .currency
+                .is_none_or(|c| self.field(c).trim_ascii().is_empty());
         if let (Some(_), true, Some(column)) = (metrics.spend, currency_blank, layout.spend) {
-            invalid(problems, column, "spend with a currency (the currency cell is blank)", spend.unwrap_or_default());
+            invalid(
+                problems,
+                column,
+                "spend with a currency (the currency cell is blank)",
+                spend.unwrap_or_default(),
+            );
         }
         if problems.error_count() != before {
             return None;
@@ -374,7 +468,10 @@ impl<'a> LeafParser<'a> {
             source: self.spec.source_index,
             source_campaign_id: pool.get(campaign?),
             date: date?,
-            grain: grain.into_iter().map(|g| g.map(|g| pool.get(g))).collect::<Option<_>>()?,
+            grain: grain
+                .into_iter()
+                .map(|g| g.map(|g| pool.get(g)))
+                .collect::<Option<_>>()?,
             metrics,
             currency,
             origin,
@@ -416,7 +513,10 @@ mod tests {
         for bad in ["1,23", "12,3456", ",123", "1,234,", "1.234,5", "1,,234"] {
             assert_eq!(p(bad), None, "{bad}");
         }
-        assert_eq!(parse_metric("1 234", Some(' ')).map(|d| d.to_string()), Some("1234".into()));
+        assert_eq!(
+            parse_metric("1 234", Some(' ')).map(|d| d.to_string()),
+            Some("1234".into())
+        );
         assert_eq!(parse_metric("1,234", None), None, "no separator configured");
     }
 }

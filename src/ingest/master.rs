@@ -15,7 +15,13 @@ const CLIENTS: &str = "clients.csv";
 const CONTRACTS: &str = "contracts.csv";
 const CROSSWALK: &str = "crosswalk.csv";
 
-fn required_file(dir: &Path, file: &str, columns: &Columns, problems: &mut Problems, each: impl FnMut(&mut table::Row)) {
+fn required_file(
+    dir: &Path,
+    file: &str,
+    columns: &Columns,
+    problems: &mut Problems,
+    each: impl FnMut(&mut table::Row),
+) {
     if !table::read(dir, Path::new(file), columns, problems, each) {
         problems.error(Location::file(file), ErrorKind::MissingFile);
     }
@@ -24,13 +30,28 @@ fn required_file(dir: &Path, file: &str, columns: &Columns, problems: &mut Probl
 /// `clients.csv`, sorted by `client_id`.
 pub fn clients(dir: &Path, problems: &mut Problems) -> Vec<Client> {
     let columns = Columns {
-        required: &["client_id", "name", "country", "currency", "tax_treatment", "payment_terms_days"],
+        required: &[
+            "client_id",
+            "name",
+            "country",
+            "currency",
+            "tax_treatment",
+            "payment_terms_days",
+        ],
         optional: &["address", "tax_id", "tax_rate", "email"],
     };
     let mut clients: Vec<Client> = Vec::new();
     let mut seen: HashMap<String, Location> = HashMap::new();
     required_file(dir, CLIENTS, &columns, problems, |row| {
-        let (Some(Id(client_id)), Some(name), Some(Country(country)), Some(currency), Some(tax), Some(terms), Some(tax_rate)) = (
+        let (
+            Some(Id(client_id)),
+            Some(name),
+            Some(Country(country)),
+            Some(currency),
+            Some(tax),
+            Some(terms),
+            Some(tax_rate),
+        ) = (
             row.req::<Id>("client_id"),
             row.req::<String>("name"),
             row.req::<Country>("country"),
@@ -38,29 +59,49 @@ pub fn clients(dir: &Path, problems: &mut Problems) -> Vec<Client> {
             row.req::<TaxKind>("tax_treatment"),
             row.req::<u32>("payment_terms_days"),
             row.opt::<NonNegative>("tax_rate"),
-        ) else {
+        )
+        else {
             return;
         };
         let tax_id = row.text("tax_id");
         let tax = match (tax, tax_rate) {
             (TaxKind::Standard, Some(NonNegative(rate))) => TaxTreatment::Standard { rate },
             (TaxKind::Standard, None) => {
-                row.invalid("tax_rate", "a tax rate in percent for a standard-rated client", "");
+                row.invalid(
+                    "tax_rate",
+                    "a tax rate in percent for a standard-rated client",
+                    "",
+                );
                 return;
             }
             (TaxKind::ReverseCharge, _) if tax_id.is_none() => {
-                row.invalid("tax_id", "the client's VAT registration, required for reverse_charge", "");
+                row.invalid(
+                    "tax_id",
+                    "the client's VAT registration, required for reverse_charge",
+                    "",
+                );
                 return;
             }
             (TaxKind::ReverseCharge, rate) | (TaxKind::Exempt, rate) => {
                 if rate.is_some_and(|NonNegative(r)| !r.is_zero()) {
-                    row.warn("tax_rate", "ignored: no tax is charged under this tax_treatment");
+                    row.warn(
+                        "tax_rate",
+                        "ignored: no tax is charged under this tax_treatment",
+                    );
                 }
-                if tax == TaxKind::Exempt { TaxTreatment::Exempt } else { TaxTreatment::ReverseCharge }
+                if tax == TaxKind::Exempt {
+                    TaxTreatment::Exempt
+                } else {
+                    TaxTreatment::ReverseCharge
+                }
             }
         };
         if let Some(first) = seen.get(&client_id) {
-            let kind = ErrorKind::Duplicate { what: "client_id", id: client_id, first: first.file_line() };
+            let kind = ErrorKind::Duplicate {
+                what: "client_id",
+                id: client_id,
+                first: first.file_line(),
+            };
             row.error("client_id", kind);
             return;
         }
@@ -85,14 +126,32 @@ pub fn clients(dir: &Path, problems: &mut Problems) -> Vec<Client> {
 /// `contracts.csv`, in file order. Campaigns are checked to belong to one client.
 pub fn contracts(dir: &Path, clients: &[Client], problems: &mut Problems) -> Vec<Line> {
     let columns = Columns {
-        required: &["line_id", "client_id", "description", "model", "currency", "start", "end"],
+        required: &[
+            "line_id",
+            "client_id",
+            "description",
+            "model",
+            "currency",
+            "start",
+            "end",
+        ],
         optional: &["campaign", "rate", "budget", "basis", "po_number"],
     };
     let mut lines: Vec<Line> = Vec::new();
     let mut seen: HashMap<String, Location> = HashMap::new();
     let mut campaign_owner: HashMap<String, (String, Location)> = HashMap::new();
     required_file(dir, CONTRACTS, &columns, problems, |row| {
-        let (Some(Id(line_id)), Some(Id(client_id)), Some(description), Some(model), Some(currency), Some(start), Some(end), Some(campaign), Some(basis)) = (
+        let (
+            Some(Id(line_id)),
+            Some(Id(client_id)),
+            Some(description),
+            Some(model),
+            Some(currency),
+            Some(start),
+            Some(end),
+            Some(campaign),
+            Some(basis),
+        ) = (
             row.req::<Id>("line_id"),
             row.req::<Id>("client_id"),
             row.req::<String>("description"),
@@ -102,36 +161,68 @@ pub fn contracts(dir: &Path, clients: &[Client], problems: &mut Problems) -> Vec
             row.req::<NaiveDate>("end"),
             row.opt::<Id>("campaign"),
             row.opt::<SourceKind>("basis"),
-        ) else {
+        )
+        else {
             return;
         };
         let rate = if model == PricingModel::Milestone {
             if row.text("rate").is_some() {
-                row.warn("rate", "ignored: milestone lines bill their milestones' amounts");
+                row.warn(
+                    "rate",
+                    "ignored: milestone lines bill their milestones' amounts",
+                );
             }
             None
         } else {
-            let Some(NonNegative(rate)) = row.req::<NonNegative>("rate") else { return };
+            let Some(NonNegative(rate)) = row.req::<NonNegative>("rate") else {
+                return;
+            };
             Some(rate)
         };
-        let Some(budget) = row.amount("budget", currency, false) else { return };
+        let Some(budget) = row.amount("budget", currency, false) else {
+            return;
+        };
         let mut ok = true;
-        if clients.binary_search_by(|c| c.client_id.cmp(&client_id)).is_err() {
+        if clients
+            .binary_search_by(|c| c.client_id.cmp(&client_id))
+            .is_err()
+        {
             let hint = format!(" in {CLIENTS}");
-            row.error("client_id", ErrorKind::Unresolved { what: "client_id", id: client_id.clone(), hint });
+            row.error(
+                "client_id",
+                ErrorKind::Unresolved {
+                    what: "client_id",
+                    id: client_id.clone(),
+                    hint,
+                },
+            );
             ok = false;
         }
         if end < start {
-            row.invalid("end", format!("an end on or after the start {start}"), end.to_string());
+            row.invalid(
+                "end",
+                format!("an end on or after the start {start}"),
+                end.to_string(),
+            );
             ok = false;
         }
         let campaign = campaign.map(|Id(c)| c);
         if model.needs_campaign() && campaign.is_none() {
-            row.invalid("campaign", format!("a campaign key, required for {} lines", model.as_str()), "");
+            row.invalid(
+                "campaign",
+                format!("a campaign key, required for {} lines", model.as_str()),
+                "",
+            );
             ok = false;
         }
         if basis.is_some() && !model.counts_units() {
-            row.warn("basis", format!("ignored: only cpm, cpc and cpa lines have a basis, not {}", model.as_str()));
+            row.warn(
+                "basis",
+                format!(
+                    "ignored: only cpm, cpc and cpa lines have a basis, not {}",
+                    model.as_str()
+                ),
+            );
         }
         if let Some(campaign) = &campaign {
             match campaign_owner.get(campaign) {
@@ -149,7 +240,11 @@ pub fn contracts(dir: &Path, clients: &[Client], problems: &mut Problems) -> Vec
             }
         }
         if let Some(first) = seen.get(&line_id) {
-            let kind = ErrorKind::Duplicate { what: "line_id", id: line_id, first: first.file_line() };
+            let kind = ErrorKind::Duplicate {
+                what: "line_id",
+                id: line_id,
+                first: first.file_line(),
+            };
             row.error("line_id", kind);
             return;
         }
@@ -168,7 +263,9 @@ pub fn contracts(dir: &Path, clients: &[Client], problems: &mut Problems) -> Vec
             budget,
             start,
             end,
-            basis: model.counts_units().then(|| basis.unwrap_or(Basis::AdServer)),
+            basis: model
+                .counts_units()
+                .then(|| basis.unwrap_or(Basis::AdServer)),
             po_number: row.text("po_number"),
             at: row.location(),
         });
@@ -178,24 +275,45 @@ pub fn contracts(dir: &Path, clients: &[Client], problems: &mut Problems) -> Vec
 
 /// `crosswalk.csv`: every `source` must be a `[[source]]` name.
 pub fn crosswalk(dir: &Path, sources: &[SourceConfig], problems: &mut Problems) -> Crosswalk {
-    let columns = Columns { required: &["source", "source_campaign_id", "campaign"], optional: &[] };
+    let columns = Columns {
+        required: &["source", "source_campaign_id", "campaign"],
+        optional: &[],
+    };
     let mut crosswalk = Crosswalk::default();
     let mut keys: HashMap<String, Arc<str>> = HashMap::new();
     required_file(dir, CROSSWALK, &columns, problems, |row| {
-        let (Some(source), Some(source_campaign_id), Some(Id(campaign))) =
-            (row.req::<String>("source"), row.req::<String>("source_campaign_id"), row.req::<Id>("campaign"))
-        else {
+        let (Some(source), Some(source_campaign_id), Some(Id(campaign))) = (
+            row.req::<String>("source"),
+            row.req::<String>("source_campaign_id"),
+            row.req::<Id>("campaign"),
+        ) else {
             return;
         };
         let Some(index) = sources.iter().position(|s| s.name == source) else {
             let hint = " among the [[source]] tables of tallyseal.toml".to_owned();
-            row.error("source", ErrorKind::Unresolved { what: "source", id: source, hint });
+            row.error(
+                "source",
+                ErrorKind::Unresolved {
+                    what: "source",
+                    id: source,
+                    hint,
+                },
+            );
             return;
         };
-        let campaign = keys.entry(campaign.clone()).or_insert_with(|| campaign.into()).clone();
-        if let Err(first) = crosswalk.insert(index, source_campaign_id.clone(), campaign, row.location()) {
+        let campaign = keys
+            .entry(campaign.clone())
+            .or_insert_with(|| campaign.into())
+            .clone();
+        if let Err(first) =
+            crosswalk.insert(index, source_campaign_id.clone(), campaign, row.location())
+        {
             let id = format!("{source}/{source_campaign_id}");
-            let kind = ErrorKind::Duplicate { what: "(source, source_campaign_id)", id, first: first.file_line() };
+            let kind = ErrorKind::Duplicate {
+                what: "(source, source_campaign_id)",
+                id,
+                first: first.file_line(),
+            };
             row.error("source_campaign_id", kind);
         }
     });

@@ -43,14 +43,18 @@ impl Project {
 pub fn load(dir: &Path, key_override: Option<PathBuf>) -> Result<Loaded, LoadError> {
     let mut problems = Problems::default();
     if !dir.is_dir() {
-        let kind = ErrorKind::Rule("not a project directory (expected a folder with tallyseal.toml)".into());
+        let kind = ErrorKind::Rule(
+            "not a project directory (expected a folder with tallyseal.toml)".into(),
+        );
         problems.error(Location::file(dir), kind);
         return Err(LoadError { problems });
     }
     let config = config::load(dir, &mut problems);
     let clients = master::clients(dir, &mut problems);
     let lines = master::contracts(dir, &clients, &mut problems);
-    let Some(config) = config else { return Err(LoadError { problems }) };
+    let Some(config) = config else {
+        return Err(LoadError { problems });
+    };
     let crosswalk = master::crosswalk(dir, &config.sources, &mut problems);
     warn_unreachable_campaigns(&lines, &crosswalk, &mut problems);
 
@@ -75,8 +79,19 @@ pub fn load(dir: &Path, key_override: Option<PathBuf>) -> Result<Loaded, LoadErr
         return Err(LoadError { problems });
     }
     let signing_key = config::signing_key(dir, &config, key_override);
-    let project = Project { dir: dir.to_owned(), config, signing_key, clients, lines, crosswalk, periods };
-    Ok(Loaded { project, warnings: problems.warnings })
+    let project = Project {
+        dir: dir.to_owned(),
+        config,
+        signing_key,
+        clients,
+        lines,
+        crosswalk,
+        periods,
+    };
+    Ok(Loaded {
+        project,
+        warnings: problems.warnings,
+    })
 }
 
 /// The `periods/YYYY-MM` folders, ascending. Anything else there is an error, since a
@@ -99,10 +114,13 @@ fn period_folders(dir: &Path, problems: &mut Problems) -> Vec<Period> {
         let at = Location::file(Path::new("periods").join(&name));
         match (entry.file_type().map(|t| t.is_dir()), Period::parse(&name)) {
             (Ok(true), Some(period)) => periods.push(period),
-            (Ok(true), None) => problems.error(at, ErrorKind::Invalid {
-                expected: "a period folder named YYYY-MM".into(),
-                found: name,
-            }),
+            (Ok(true), None) => problems.error(
+                at,
+                ErrorKind::Invalid {
+                    expected: "a period folder named YYYY-MM".into(),
+                    found: name,
+                },
+            ),
             _ => problems.warn(at, "not a period folder; ignored"),
         }
     }
@@ -111,17 +129,29 @@ fn period_folders(dir: &Path, problems: &mut Problems) -> Vec<Period> {
 }
 
 /// Lines that can never be billed from delivery, and mappings that feed no line.
-fn warn_unreachable_campaigns(lines: &[crate::model::Line], crosswalk: &crate::model::Crosswalk, problems: &mut Problems) {
+fn warn_unreachable_campaigns(
+    lines: &[crate::model::Line],
+    crosswalk: &crate::model::Crosswalk,
+    problems: &mut Problems,
+) {
     let mapped = crosswalk.campaigns();
     for line in lines.iter().filter(|l| l.model.needs_campaign()) {
         if let Some(campaign) = line.campaign.as_deref().filter(|c| !mapped.contains(c)) {
-            let message = format!("campaign `{campaign}` of line `{}` has no crosswalk.csv entry: no delivery can reach it", line.line_id);
+            let message = format!(
+                "campaign `{campaign}` of line `{}` has no crosswalk.csv entry: no delivery can reach it",
+                line.line_id
+            );
             problems.warn(line.at.clone(), message);
         }
     }
     for campaign in mapped {
-        if !lines.iter().any(|l| l.campaign.as_deref() == Some(campaign)) {
-            let message = format!("campaign `{campaign}` is mapped but no line of contracts.csv has it: its rows are never billed");
+        if !lines
+            .iter()
+            .any(|l| l.campaign.as_deref() == Some(campaign))
+        {
+            let message = format!(
+                "campaign `{campaign}` is mapped but no line of contracts.csv has it: its rows are never billed"
+            );
             problems.warn(Location::file("crosswalk.csv"), message);
         }
     }
@@ -136,13 +166,21 @@ fn check_across_periods(periods: &[PeriodData], problems: &mut Problems) {
     for data in periods {
         for order in &data.change_orders {
             if let Some(first) = change_ids.insert(&order.change_id, &order.at) {
-                let kind = ErrorKind::Duplicate { what: "change_id", id: order.change_id.clone(), first: first.file_line() };
+                let kind = ErrorKind::Duplicate {
+                    what: "change_id",
+                    id: order.change_id.clone(),
+                    first: first.file_line(),
+                };
                 problems.error(order.at.clone(), kind);
             }
         }
         for payment in &data.payments {
             if let Some(first) = payment_ids.insert(&payment.payment_id, &payment.at) {
-                let kind = ErrorKind::Duplicate { what: "payment_id", id: payment.payment_id.clone(), first: first.file_line() };
+                let kind = ErrorKind::Duplicate {
+                    what: "payment_id",
+                    id: payment.payment_id.clone(),
+                    first: first.file_line(),
+                };
                 problems.error(payment.at.clone(), kind);
             }
         }

@@ -3,11 +3,11 @@
 use super::cell::{Id, Positive};
 use super::export::{self, ExportSpec, StrPool};
 use super::table::{self, Columns, Row};
-use crate::error::{display_path, ErrorKind, Location, Problems};
+use crate::error::{ErrorKind, Location, Problems, display_path};
 use crate::model::{
     Adjustment, AdjustmentKind, Approval, CauseCode, ChangeOrder, Client, ClientScope, Config,
-    Currency, DeliveryRow, Evidence, ExportFile, Explanation, FxRate, Line, ManualStatus, ManualStep, Milestone, Payment,
-    Period, PeriodData, PricingModel, TimesheetEntry,
+    Currency, DeliveryRow, Evidence, Explanation, ExportFile, FxRate, Line, ManualStatus,
+    ManualStep, Milestone, Payment, Period, PeriodData, PricingModel, TimesheetEntry,
 };
 use chrono::NaiveDate;
 use std::collections::HashMap;
@@ -23,21 +23,45 @@ pub struct Master<'a> {
 
 impl Master<'_> {
     fn client(&self, client_id: &str) -> Option<&Client> {
-        self.clients.binary_search_by(|c| c.client_id.as_str().cmp(client_id)).ok().map(|i| &self.clients[i])
+        self.clients
+            .binary_search_by(|c| c.client_id.as_str().cmp(client_id))
+            .ok()
+            .map(|i| &self.clients[i])
     }
 }
 
 /// The inputs a period folder may hold; anything else is reported and ignored.
 const KNOWN: &[&str] = &[
-    "exports", "fx.csv", "change_orders.csv", "milestones.csv", "timesheets.csv", "adjustments.csv",
-    "variances.csv", "payments.csv", "checklist.csv", "notes", "attachments", "sealed", "seal.lock",
+    "exports",
+    "fx.csv",
+    "change_orders.csv",
+    "milestones.csv",
+    "timesheets.csv",
+    "adjustments.csv",
+    "variances.csv",
+    "payments.csv",
+    "checklist.csv",
+    "notes",
+    "attachments",
+    "sealed",
+    "seal.lock",
 ];
 
 /// Reads `periods/<period>/`.
-pub fn load(master: &Master, period: Period, pool: &mut StrPool, problems: &mut Problems) -> PeriodData {
+pub fn load(
+    master: &Master,
+    period: Period,
+    pool: &mut StrPool,
+    problems: &mut Problems,
+) -> PeriodData {
     let folder = Path::new("periods").join(period.to_string());
     let mut data = PeriodData::new(period);
-    let mut reader = PeriodReader { master, folder: &folder, period, problems };
+    let mut reader = PeriodReader {
+        master,
+        folder: &folder,
+        period,
+        problems,
+    };
     reader.unknown_entries();
     data.attachments = reader.attachments();
     (data.exports, data.rows) = reader.exports(pool);
@@ -69,16 +93,33 @@ impl PeriodReader<'_> {
         let sources = &reader.master.config.sources;
         for relative in reader.files_under("exports") {
             let path = reader.folder.join(&relative);
-            let matched: Vec<usize> = (0..sources.len()).filter(|i| sources[*i].matcher.is_match(&relative)).collect();
+            let matched: Vec<usize> = (0..sources.len())
+                .filter(|i| sources[*i].matcher.is_match(&relative))
+                .collect();
             let &[source_index] = matched.as_slice() else {
                 let message = if matched.is_empty() {
-                    let globs: Vec<_> = sources.iter().map(|s| format!("{} = \"{}\"", s.name, s.files)).collect();
-                    format!("matches no [[source]] glob ({})", if globs.is_empty() { "none defined".into() } else { globs.join(", ") })
+                    let globs: Vec<_> = sources
+                        .iter()
+                        .map(|s| format!("{} = \"{}\"", s.name, s.files))
+                        .collect();
+                    format!(
+                        "matches no [[source]] glob ({})",
+                        if globs.is_empty() {
+                            "none defined".into()
+                        } else {
+                            globs.join(", ")
+                        }
+                    )
                 } else {
                     let names: Vec<_> = matched.iter().map(|i| sources[*i].name.as_str()).collect();
-                    format!("matches the globs of several sources ({}); it must match exactly one", names.join(", "))
+                    format!(
+                        "matches the globs of several sources ({}); it must match exactly one",
+                        names.join(", ")
+                    )
                 };
-                reader.problems.error(Location::file(&path), ErrorKind::Rule(message));
+                reader
+                    .problems
+                    .error(Location::file(&path), ErrorKind::Rule(message));
                 continue;
             };
             let spec = ExportSpec {
@@ -98,11 +139,19 @@ impl PeriodReader<'_> {
     }
 
     fn unknown_entries(&mut self) {
-        let Ok(entries) = std::fs::read_dir(self.master.dir.join(self.folder)) else { return };
-        let mut names: Vec<_> = entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+        let Ok(entries) = std::fs::read_dir(self.master.dir.join(self.folder)) else {
+            return;
+        };
+        let mut names: Vec<_> = entries
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
         names.sort();
         for name in names.iter().filter(|n| !KNOWN.contains(&n.as_str())) {
-            self.problems.warn(Location::file(self.folder.join(name)), "not an input of a period folder; ignored");
+            self.problems.warn(
+                Location::file(self.folder.join(name)),
+                "not an input of a period folder; ignored",
+            );
         }
     }
 
@@ -118,10 +167,20 @@ impl PeriodReader<'_> {
                     }
                 }
                 Ok(_) => {}
-                Err(e) if e.io_error().is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound) && e.depth() == 0 => {}
+                Err(e)
+                    if e.io_error()
+                        .is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound)
+                        && e.depth() == 0 => {}
                 Err(e) => {
-                    let path = e.path().and_then(|p| p.strip_prefix(self.master.dir).ok()).unwrap_or(self.folder).to_owned();
-                    self.problems.error(Location::file(path), ErrorKind::Rule(format!("cannot read: {e}")));
+                    let path = e
+                        .path()
+                        .and_then(|p| p.strip_prefix(self.master.dir).ok())
+                        .unwrap_or(self.folder)
+                        .to_owned();
+                    self.problems.error(
+                        Location::file(path),
+                        ErrorKind::Rule(format!("cannot read: {e}")),
+                    );
                 }
             }
         }
@@ -138,11 +197,20 @@ impl PeriodReader<'_> {
     fn read(&mut self, name: &str, columns: Columns, each: impl FnMut(&mut Row, &Master, Period)) {
         let (master, period) = (self.master, self.period);
         let mut each = each;
-        table::read(master.dir, &self.folder.join(name), &columns, self.problems, |row| each(row, master, period));
+        table::read(
+            master.dir,
+            &self.folder.join(name),
+            &columns,
+            self.problems,
+            |row| each(row, master, period),
+        );
     }
 
     fn fx(&mut self) -> Vec<FxRate> {
-        let columns = Columns { required: &["as_of", "from", "to", "rate", "source"], optional: &[] };
+        let columns = Columns {
+            required: &["as_of", "from", "to", "rate", "source"],
+            optional: &[],
+        };
         let mut rates: Vec<FxRate> = Vec::new();
         self.read("fx.csv", columns, |row, _, period| {
             let (Some(as_of), Some(from), Some(to), Some(Positive(rate)), Some(source)) = (
@@ -158,7 +226,10 @@ impl PeriodReader<'_> {
                 row.invalid("to", format!("a currency other than {from}"), to.code());
                 return;
             }
-            if let Some(first) = rates.iter().find(|r| (r.as_of, r.from, r.to) == (as_of, from, to)) {
+            if let Some(first) = rates
+                .iter()
+                .find(|r| (r.as_of, r.from, r.to) == (as_of, from, to))
+            {
                 if first.rate != rate {
                     row.error("rate", ErrorKind::Rule(format!(
                         "conflicting rate for {from}->{to} as of {as_of}: {rate} here, {} at {}",
@@ -169,9 +240,22 @@ impl PeriodReader<'_> {
                 return;
             }
             if as_of > period.last() {
-                row.warn("as_of", format!("after {}: never the locked rate of this period", period.last()));
+                row.warn(
+                    "as_of",
+                    format!(
+                        "after {}: never the locked rate of this period",
+                        period.last()
+                    ),
+                );
             }
-            rates.push(FxRate { as_of, from, to, rate, source, at: row.location() });
+            rates.push(FxRate {
+                as_of,
+                from,
+                to,
+                rate,
+                source,
+                at: row.location(),
+            });
         });
         rates
     }
@@ -179,30 +263,54 @@ impl PeriodReader<'_> {
     fn change_orders(&mut self) -> Vec<ChangeOrder> {
         let columns = Columns {
             required: &["change_id", "line_id", "effective_from", "requested_by"],
-            optional: &["rate", "budget", "end", "approved_by", "approved_at", "reference"],
+            optional: &[
+                "rate",
+                "budget",
+                "end",
+                "approved_by",
+                "approved_at",
+                "reference",
+            ],
         };
         let mut orders = Vec::new();
         self.read("change_orders.csv", columns, |row, master, _| {
-            let (Some(Id(change_id)), Some(line), Some(effective_from), Some(rate), Some(end), Some(approval)) = (
+            let (
+                Some(Id(change_id)),
+                Some(line),
+                Some(effective_from),
+                Some(rate),
+                Some(end),
+                Some(approval),
+            ) = (
                 row.req::<Id>("change_id"),
                 line(row, master),
                 row.req::<NaiveDate>("effective_from"),
                 row.opt::<super::cell::NonNegative>("rate"),
                 row.opt::<NaiveDate>("end"),
                 approval(row),
-            ) else {
+            )
+            else {
                 return;
             };
-            let Some(budget) = row.amount("budget", line.currency, false) else { return };
+            let Some(budget) = row.amount("budget", line.currency, false) else {
+                return;
+            };
             if end.is_some_and(|end| end < line.start) {
-                row.invalid("end", format!("an end on or after the line's start {}", line.start), end.map(|e| e.to_string()).unwrap_or_default());
+                row.invalid(
+                    "end",
+                    format!("an end on or after the line's start {}", line.start),
+                    end.map(|e| e.to_string()).unwrap_or_default(),
+                );
                 return;
             }
             if rate.is_some() && line.model == PricingModel::Milestone {
                 row.warn("rate", "ignored: milestone lines have no rate");
             }
             if rate.is_none() && budget.is_none() && end.is_none() {
-                row.warn("change_id", "changes nothing: rate, budget and end are all blank");
+                row.warn(
+                    "change_id",
+                    "changes nothing: rate, budget and end are all blank",
+                );
             }
             orders.push(ChangeOrder {
                 change_id,
@@ -234,10 +342,22 @@ impl PeriodReader<'_> {
             ) else {
                 return;
             };
-            let Some(amount) = row.req_amount("amount", line.currency, true) else { return };
-            if let Some(first) = milestones.iter().find(|m| m.line_id == line.line_id && m.milestone_id == milestone_id) {
+            let Some(amount) = row.req_amount("amount", line.currency, true) else {
+                return;
+            };
+            if let Some(first) = milestones
+                .iter()
+                .find(|m| m.line_id == line.line_id && m.milestone_id == milestone_id)
+            {
                 let id = format!("{}/{milestone_id}", line.line_id);
-                row.error("milestone_id", ErrorKind::Duplicate { what: "milestone", id, first: first.at.file_line() });
+                row.error(
+                    "milestone_id",
+                    ErrorKind::Duplicate {
+                        what: "milestone",
+                        id,
+                        first: first.at.file_line(),
+                    },
+                );
                 return;
             }
             milestones.push(Milestone {
@@ -255,7 +375,10 @@ impl PeriodReader<'_> {
     }
 
     fn timesheets(&mut self) -> Vec<TimesheetEntry> {
-        let columns = Columns { required: &["line_id", "date", "person", "hours"], optional: &["description"] };
+        let columns = Columns {
+            required: &["line_id", "date", "person", "hours"],
+            optional: &["description"],
+        };
         let mut entries = Vec::new();
         self.read("timesheets.csv", columns, |row, master, period| {
             let (Some(line), Some(date), Some(person), Some(Positive(hours))) = (
@@ -267,7 +390,11 @@ impl PeriodReader<'_> {
                 return;
             };
             if !period.contains(date) {
-                row.invalid("date", format!("a date in {period} (the period folder it is in)"), date.to_string());
+                row.invalid(
+                    "date",
+                    format!("a date in {period} (the period folder it is in)"),
+                    date.to_string(),
+                );
                 return;
             }
             entries.push(TimesheetEntry {
@@ -284,13 +411,36 @@ impl PeriodReader<'_> {
 
     fn adjustments(&mut self) -> Vec<Adjustment> {
         let columns = Columns {
-            required: &["adjustment_id", "client_id", "kind", "amount", "currency", "reason", "requested_by"],
-            optional: &["line_id", "description", "approved_by", "approved_at", "evidence", "invoice_number"],
+            required: &[
+                "adjustment_id",
+                "client_id",
+                "kind",
+                "amount",
+                "currency",
+                "reason",
+                "requested_by",
+            ],
+            optional: &[
+                "line_id",
+                "description",
+                "approved_by",
+                "approved_at",
+                "evidence",
+                "invoice_number",
+            ],
         };
         let mut adjustments: Vec<Adjustment> = Vec::new();
         let folder = self.folder.to_owned();
         self.read("adjustments.csv", columns, |row, master, _| {
-            let (Some(Id(adjustment_id)), Some(client), Some(kind), Some(currency), Some(reason), Some(approval), Some(evidence)) = (
+            let (
+                Some(Id(adjustment_id)),
+                Some(client),
+                Some(kind),
+                Some(currency),
+                Some(reason),
+                Some(approval),
+                Some(evidence),
+            ) = (
                 row.req::<Id>("adjustment_id"),
                 client(row, master),
                 row.req::<AdjustmentKind>("kind"),
@@ -298,17 +448,33 @@ impl PeriodReader<'_> {
                 row.req::<CauseCode>("reason"),
                 approval(row),
                 evidence(row, master.dir, &folder),
-            ) else {
+            )
+            else {
                 return;
             };
-            let Some(line_id) = client_line(row, master, client, "line_id", false) else { return };
+            let Some(line_id) = client_line(row, master, client, "line_id", false) else {
+                return;
+            };
             if currency != client.currency {
-                row.invalid("currency", format!("{}, the client's invoice currency", client.currency), currency.code());
+                row.invalid(
+                    "currency",
+                    format!("{}, the client's invoice currency", client.currency),
+                    currency.code(),
+                );
                 return;
             }
-            let Some(amount) = row.req_amount("amount", currency, true) else { return };
-            if let Some(first) = adjustments.iter().find(|a| a.adjustment_id == adjustment_id) {
-                let kind = ErrorKind::Duplicate { what: "adjustment_id", id: adjustment_id, first: first.at.file_line() };
+            let Some(amount) = row.req_amount("amount", currency, true) else {
+                return;
+            };
+            if let Some(first) = adjustments
+                .iter()
+                .find(|a| a.adjustment_id == adjustment_id)
+            {
+                let kind = ErrorKind::Duplicate {
+                    what: "adjustment_id",
+                    id: adjustment_id,
+                    first: first.at.file_line(),
+                };
                 row.error("adjustment_id", kind);
                 return;
             }
@@ -346,7 +512,9 @@ impl PeriodReader<'_> {
             ) else {
                 return;
             };
-            let Some(Some(line_id)) = client_line(row, master, client, "line_id", true) else { return };
+            let Some(Some(line_id)) = client_line(row, master, client, "line_id", true) else {
+                return;
+            };
             explanations.push(Explanation {
                 client_id: client.client_id.clone(),
                 line_id,
@@ -362,7 +530,13 @@ impl PeriodReader<'_> {
 
     fn payments(&mut self) -> Vec<Payment> {
         let columns = Columns {
-            required: &["payment_id", "client_id", "received_on", "amount", "currency"],
+            required: &[
+                "payment_id",
+                "client_id",
+                "received_on",
+                "amount",
+                "currency",
+            ],
             optional: &["reference", "invoice_number"],
         };
         let mut payments = Vec::new();
@@ -439,21 +613,39 @@ impl PeriodReader<'_> {
         let mut notes = std::collections::BTreeMap::new();
         for relative in self.files_under("notes") {
             let path = self.folder.join(&relative);
-            let client_id = relative.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".md"));
+            let client_id = relative
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix(".md"));
             let Some(client_id) = client_id.filter(|_| relative.components().count() == 2) else {
-                self.problems.warn(Location::file(&path), "not a notes/<client_id>.md file; ignored");
+                self.problems.warn(
+                    Location::file(&path),
+                    "not a notes/<client_id>.md file; ignored",
+                );
                 continue;
             };
             if self.master.client(client_id).is_none() {
                 let hint = format!(" in clients.csv (the note is {})", display_path(&path));
-                self.problems.error(Location::file(&path), ErrorKind::Unresolved { what: "client_id", id: client_id.into(), hint });
+                self.problems.error(
+                    Location::file(&path),
+                    ErrorKind::Unresolved {
+                        what: "client_id",
+                        id: client_id.into(),
+                        hint,
+                    },
+                );
                 continue;
             }
             match std::fs::read(self.master.dir.join(&path)).map(String::from_utf8) {
                 Ok(Ok(text)) => {
-                    notes.insert(client_id.to_owned(), text.trim_start_matches('\u{feff}').to_owned());
+                    notes.insert(
+                        client_id.to_owned(),
+                        text.trim_start_matches('\u{feff}').to_owned(),
+                    );
                 }
-                Ok(Err(_)) => self.problems.error(Location::file(&path), ErrorKind::NotUtf8),
+                Ok(Err(_)) => self
+                    .problems
+                    .error(Location::file(&path), ErrorKind::NotUtf8),
                 Err(e) => self.problems.error(Location::file(&path), ErrorKind::Io(e)),
             }
         }
@@ -466,7 +658,14 @@ fn client<'m>(row: &mut Row, master: &'m Master) -> Option<&'m Client> {
     let Id(client_id) = row.req::<Id>("client_id")?;
     let found = master.client(&client_id);
     if found.is_none() {
-        row.error("client_id", ErrorKind::Unresolved { what: "client_id", id: client_id, hint: " in clients.csv".into() });
+        row.error(
+            "client_id",
+            ErrorKind::Unresolved {
+                what: "client_id",
+                id: client_id,
+                hint: " in clients.csv".into(),
+            },
+        );
     }
     found
 }
@@ -476,7 +675,14 @@ fn line<'m>(row: &mut Row, master: &'m Master) -> Option<&'m Line> {
     let Id(line_id) = row.req::<Id>("line_id")?;
     let found = master.lines.get(line_id.as_str()).copied();
     if found.is_none() {
-        row.error("line_id", ErrorKind::Unresolved { what: "line_id", id: line_id, hint: " in contracts.csv".into() });
+        row.error(
+            "line_id",
+            ErrorKind::Unresolved {
+                what: "line_id",
+                id: line_id,
+                hint: " in contracts.csv".into(),
+            },
+        );
     }
     found
 }
@@ -486,24 +692,51 @@ fn line_of_model<'m>(row: &mut Row, master: &'m Master, model: PricingModel) -> 
     let line = line(row, master)?;
     if line.model != model {
         let expected = format!("a {} line", model.as_str());
-        row.invalid("line_id", expected, format!("{} (a {} line)", line.line_id, line.model.as_str()));
+        row.invalid(
+            "line_id",
+            expected,
+            format!("{} (a {} line)", line.line_id, line.model.as_str()),
+        );
         return None;
     }
     Some(line)
 }
 
 /// An optional (or `required`) line id that must belong to `client`.
-fn client_line(row: &mut Row, master: &Master, client: &Client, column: &str, required: bool) -> Option<Option<String>> {
-    let id = if required { row.req::<Id>(column).map(Some)? } else { row.opt::<Id>(column)? };
-    let Some(Id(line_id)) = id else { return Some(None) };
+fn client_line(
+    row: &mut Row,
+    master: &Master,
+    client: &Client,
+    column: &str,
+    required: bool,
+) -> Option<Option<String>> {
+    let id = if required {
+        row.req::<Id>(column).map(Some)?
+    } else {
+        row.opt::<Id>(column)?
+    };
+    let Some(Id(line_id)) = id else {
+        return Some(None);
+    };
     match master.lines.get(line_id.as_str()) {
         None => {
-            row.error(column, ErrorKind::Unresolved { what: "line_id", id: line_id, hint: " in contracts.csv".into() });
+            row.error(
+                column,
+                ErrorKind::Unresolved {
+                    what: "line_id",
+                    id: line_id,
+                    hint: " in contracts.csv".into(),
+                },
+            );
             None
         }
         Some(line) if line.client_id != client.client_id => {
             let found = format!("{line_id} (a line of client {})", line.client_id);
-            row.invalid(column, format!("a line of client {}", client.client_id), found);
+            row.invalid(
+                column,
+                format!("a line of client {}", client.client_id),
+                found,
+            );
             None
         }
         Some(_) => Some(Some(line_id)),
@@ -511,15 +744,24 @@ fn client_line(row: &mut Row, master: &Master, client: &Client, column: &str, re
 }
 
 fn approval(row: &mut Row) -> Option<Approval> {
-    let (Some(requested_by), Some(approved_at)) = (row.req::<String>("requested_by"), row.opt::<NaiveDate>("approved_at")) else {
+    let (Some(requested_by), Some(approved_at)) = (
+        row.req::<String>("requested_by"),
+        row.opt::<NaiveDate>("approved_at"),
+    ) else {
         return None;
     };
-    Some(Approval { requested_by, approved_by: row.text("approved_by"), approved_at })
+    Some(Approval {
+        requested_by,
+        approved_by: row.text("approved_by"),
+        approved_at,
+    })
 }
 
 /// The `evidence` cell: a file under the period's `attachments/` or an `https://` URL.
 fn evidence(row: &mut Row, dir: &Path, folder: &Path) -> Option<Option<Evidence>> {
-    let Some(text) = row.text("evidence") else { return Some(None) };
+    let Some(text) = row.text("evidence") else {
+        return Some(None);
+    };
     if let Some(rest) = text.strip_prefix("https://") {
         if rest.is_empty() || rest.chars().any(char::is_whitespace) {
             row.invalid("evidence", "an https:// URL", text);
@@ -529,8 +771,15 @@ fn evidence(row: &mut Row, dir: &Path, folder: &Path) -> Option<Option<Evidence>
     }
     let expected = "a path inside the period's attachments/ folder, or an https:// URL";
     let path = Path::new(&text);
-    let plain = path.components().all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
-    if text.contains("://") || text.contains('\\') || text.starts_with('/') || !plain || text.contains(':') {
+    let plain = path
+        .components()
+        .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+    if text.contains("://")
+        || text.contains('\\')
+        || text.starts_with('/')
+        || !plain
+        || text.contains(':')
+    {
         row.invalid("evidence", expected, text);
         return None;
     }
@@ -540,12 +789,23 @@ fn evidence(row: &mut Row, dir: &Path, folder: &Path) -> Option<Option<Evidence>
         (Ok(root), Ok(resolved)) => resolved.starts_with(&root) && resolved.is_file(),
         _ => {
             let shown = display_path(&folder.join("attachments").join(path));
-            row.error("evidence", ErrorKind::Unresolved { what: "attachment", id: shown, hint: String::new() });
+            row.error(
+                "evidence",
+                ErrorKind::Unresolved {
+                    what: "attachment",
+                    id: shown,
+                    hint: String::new(),
+                },
+            );
             return None;
         }
     };
     if !inside {
-        row.invalid("evidence", "a file inside attachments/ (not a folder, nor a link leading out of it)", text);
+        row.invalid(
+            "evidence",
+            "a file inside attachments/ (not a folder, nor a link leading out of it)",
+            text,
+        );
         return None;
     }
     Some(Some(Evidence::Attachment(path.to_owned())))

@@ -15,7 +15,10 @@ impl Period {
         let bytes = name.as_bytes();
         let well_formed = bytes.len() == 7
             && bytes[4] == b'-'
-            && bytes.iter().enumerate().all(|(i, b)| i == 4 || b.is_ascii_digit());
+            && bytes
+                .iter()
+                .enumerate()
+                .all(|(i, b)| i == 4 || b.is_ascii_digit());
         if !well_formed {
             return None;
         }
@@ -26,7 +29,9 @@ impl Period {
 
     /// The period holding `date`.
     pub fn of(date: NaiveDate) -> Period {
-        Period { first: date.with_day(1).unwrap_or(date) }
+        Period {
+            first: date.with_day(1).unwrap_or(date),
+        }
     }
 
     pub fn first(&self) -> NaiveDate {
@@ -47,7 +52,9 @@ impl Period {
     }
 
     pub fn next(&self) -> Period {
-        Period { first: self.first + chrono::Months::new(1) }
+        Period {
+            first: self.first + chrono::Months::new(1),
+        }
     }
 
     pub fn year(&self) -> i32 {
@@ -71,8 +78,19 @@ mod tests {
         assert_eq!(p.to_string(), "2026-02");
         assert_eq!(p.days(), 28);
         assert_eq!(Period::parse("2028-02").unwrap().days(), 29);
-        assert_eq!(Period::parse("2026-12").unwrap().last().to_string(), "2026-12-31");
-        for bad in ["2026-13", "2026-1", "26-01", "2026_01", "2026-01-01", "", "2026-00"] {
+        assert_eq!(
+            Period::parse("2026-12").unwrap().last().to_string(),
+            "2026-12-31"
+        );
+        for bad in [
+            "2026-13",
+            "2026-1",
+            "26-01",
+            "2026_01",
+            "2026-01-01",
+            "",
+            "2026-00",
+        ] {
             assert!(Period::parse(bad).is_none(), "{bad}");
         }
     }

@@ -8,7 +8,9 @@ use rust_decimal::Decimal;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TaxTreatment {
     /// Tax at the client's `tax_rate`.
-    Standard { rate: Decimal },
+    Standard {
+        rate: Decimal,
+    },
     /// No tax charged; the client accounts for it (needs the client's tax id).
     ReverseCharge,
     Exempt,

@@ -51,7 +51,9 @@ pub struct NumberFormat(pub Vec<NumberPiece>);
 pub enum NumberPiece {
     Text(String),
     /// `{seq}` or `{seq:N}`: the running number, zero-padded to `width` digits.
-    Seq { width: usize },
+    Seq {
+        width: usize,
+    },
     /// `{year}`: the issue date's year.
     Year,
     /// `{period}`: `YYYY-MM`.

@@ -42,12 +42,18 @@ impl PricingModel {
 
     /// Whether the line is billed from delivery rows of a campaign.
     pub fn needs_campaign(&self) -> bool {
-        matches!(self, PricingModel::Cpm | PricingModel::Cpc | PricingModel::Cpa | PricingModel::MediaPct)
+        matches!(
+            self,
+            PricingModel::Cpm | PricingModel::Cpc | PricingModel::Cpa | PricingModel::MediaPct
+        )
     }
 
     /// Whether the line is billed on counted units (and so has a `basis`).
     pub fn counts_units(&self) -> bool {
-        matches!(self, PricingModel::Cpm | PricingModel::Cpc | PricingModel::Cpa)
+        matches!(
+            self,
+            PricingModel::Cpm | PricingModel::Cpc | PricingModel::Cpa
+        )
     }
 }
 

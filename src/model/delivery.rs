@@ -137,7 +137,11 @@ impl ExportFile {
 
     /// The byte range of leaf `index`.
     pub fn leaf_range(&self, index: usize) -> Range<u64> {
-        let start = if index == 0 { 0 } else { self.leaf_ends[index - 1] };
+        let start = if index == 0 {
+            0
+        } else {
+            self.leaf_ends[index - 1]
+        };
         start..self.leaf_ends[index]
     }
 

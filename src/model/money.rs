@@ -57,8 +57,14 @@ mod tests {
     #[test]
     fn minor_units_follow_iso_4217() {
         let units = |c: &str| Currency::from_code(c).unwrap().minor_units();
-        assert_eq!((units("EUR"), units("JPY"), units("BHD"), units("CHF")), (2, 0, 3, 2));
-        assert!(Currency::from_code("XAU").is_none(), "gold has no minor unit");
+        assert_eq!(
+            (units("EUR"), units("JPY"), units("BHD"), units("CHF")),
+            (2, 0, 3, 2)
+        );
+        assert!(
+            Currency::from_code("XAU").is_none(),
+            "gold has no minor unit"
+        );
         assert!(Currency::from_code("EURO").is_none());
         assert!(Currency::from_code("eur").is_none(), "codes are upper case");
     }

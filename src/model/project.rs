@@ -1,7 +1,7 @@
 //! A whole loaded project: settings, master data, and every period's records.
 
 use super::{
-    Adjustment, ChangeOrder, Client, Config, DeliveryRow, ExportFile, Explanation, FxRate, Line,
+    Adjustment, ChangeOrder, Client, Config, DeliveryRow, Explanation, ExportFile, FxRate, Line,
     ManualStep, Milestone, Payment, Period, TimesheetEntry,
 };
 use crate::error::Location;
@@ -63,7 +63,12 @@ impl Crosswalk {
         campaign: Arc<str>,
         at: Location,
     ) -> Result<(), Location> {
-        match self.map.entry(source).or_default().entry(source_campaign_id) {
+        match self
+            .map
+            .entry(source)
+            .or_default()
+            .entry(source_campaign_id)
+        {
             std::collections::hash_map::Entry::Occupied(first) => Err(first.get().1.clone()),
             std::collections::hash_map::Entry::Vacant(slot) => {
                 slot.insert((campaign, at));
@@ -73,7 +78,10 @@ impl Crosswalk {
     }
 
     pub fn campaign(&self, source: usize, source_campaign_id: &str) -> Option<&Arc<str>> {
-        self.map.get(&source)?.get(source_campaign_id).map(|(c, _)| c)
+        self.map
+            .get(&source)?
+            .get(source_campaign_id)
+            .map(|(c, _)| c)
     }
 
     pub fn len(&self) -> usize {
@@ -86,7 +94,11 @@ impl Crosswalk {
 
     /// Every universal campaign key that some source id maps to.
     pub fn campaigns(&self) -> std::collections::BTreeSet<&str> {
-        self.map.values().flat_map(HashMap::values).map(|(c, _)| &**c).collect()
+        self.map
+            .values()
+            .flat_map(HashMap::values)
+            .map(|(c, _)| &**c)
+            .collect()
     }
 }
 

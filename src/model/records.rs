@@ -257,14 +257,29 @@ mod tests {
         let oct = Period::parse("2026-10").unwrap();
         let last = oct.last();
         // Approved by someone else on or before 2026-10-31: in force.
-        assert_eq!(approval("ann", Some("bob"), Some("2026-10-31")).status(last), ApprovalStatus::Approved);
+        assert_eq!(
+            approval("ann", Some("bob"), Some("2026-10-31")).status(last),
+            ApprovalStatus::Approved
+        );
         // Approved after the period's last day: pending in October.
-        assert_eq!(approval("ann", Some("bob"), Some("2026-11-01")).status(last), ApprovalStatus::Pending);
+        assert_eq!(
+            approval("ann", Some("bob"), Some("2026-11-01")).status(last),
+            ApprovalStatus::Pending
+        );
         // No approver, or an approver without a date: pending.
-        assert_eq!(approval("ann", None, None).status(last), ApprovalStatus::Pending);
-        assert_eq!(approval("ann", Some("bob"), None).status(last), ApprovalStatus::Pending);
+        assert_eq!(
+            approval("ann", None, None).status(last),
+            ApprovalStatus::Pending
+        );
+        assert_eq!(
+            approval("ann", Some("bob"), None).status(last),
+            ApprovalStatus::Pending
+        );
         // The requester approving their own item: a separation-of-duties violation.
-        assert_eq!(approval("ann", Some("ann"), Some("2026-10-02")).status(last), ApprovalStatus::SeparationOfDuties);
+        assert_eq!(
+            approval("ann", Some("ann"), Some("2026-10-02")).status(last),
+            ApprovalStatus::SeparationOfDuties
+        );
         assert!(oct.approves(&approval("ann", Some("bob"), Some("2026-10-02"))));
     }
 }

@@ -12,7 +12,10 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     #[error("{}: {source}", .path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("no secure random numbers available: {0}")]
     Random(String),
     #[error("cannot encode the key: {0}")]
@@ -29,14 +32,20 @@ pub fn generate() -> Result<SigningKey, KeyError> {
 /// The private key as PKCS#8 v1 PEM: the seed only, without the optional public key
 /// that v2 adds (ed25519-dalek's own `to_pkcs8_pem` writes v2, which OpenSSL 3.0 rejects).
 pub fn private_pem(key: &SigningKey) -> Result<String, KeyError> {
-    let v1 = KeypairBytes { secret_key: key.to_bytes(), public_key: None };
-    let pem = v1.to_pkcs8_pem(LineEnding::LF).map_err(|e| KeyError::Encoding(e.to_string()))?;
+    let v1 = KeypairBytes {
+        secret_key: key.to_bytes(),
+        public_key: None,
+    };
+    let pem = v1
+        .to_pkcs8_pem(LineEnding::LF)
+        .map_err(|e| KeyError::Encoding(e.to_string()))?;
     Ok(pem.to_string())
 }
 
 /// The public key as SPKI PEM, as `openssl pkey -pubout` writes it.
 pub fn public_pem(key: &VerifyingKey) -> Result<String, KeyError> {
-    key.to_public_key_pem(LineEnding::LF).map_err(|e| KeyError::Encoding(e.to_string()))
+    key.to_public_key_pem(LineEnding::LF)
+        .map_err(|e| KeyError::Encoding(e.to_string()))
 }
 
 /// `key_id`: lowercase hex SHA-256 of the raw 32-byte public key.
@@ -52,7 +61,10 @@ pub fn hex(bytes: &[u8]) -> String {
 /// Where the public key of the private key at `private` is written: `x.pem` → `x.pub.pem`,
 /// any other name gets `.pub.pem` appended.
 pub fn public_path(private: &Path) -> PathBuf {
-    let name = private.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = private
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let stem = name.strip_suffix(".pem").unwrap_or(&name);
     private.with_file_name(format!("{stem}.pub.pem"))
 }
@@ -62,15 +74,22 @@ pub fn public_path(private: &Path) -> PathBuf {
 pub fn keygen(private: &Path) -> Result<(String, PathBuf), KeyError> {
     let key = generate()?;
     let public = public_path(private);
-    let io = |path: &Path, source| KeyError::Io { path: path.to_owned(), source };
+    let io = |path: &Path, source| KeyError::Io {
+        path: path.to_owned(),
+        source,
+    };
     for path in [private, &public] {
         if path.exists() {
-            let exists = std::io::Error::new(std::io::ErrorKind::AlreadyExists, "already exists; not overwritten");
+            let exists = std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                "already exists; not overwritten",
+            );
             return Err(io(path, exists));
         }
     }
     write_new(private, private_pem(&key)?.as_bytes(), 0o600).map_err(|e| io(private, e))?;
-    write_new(&public, public_pem(&key.verifying_key())?.as_bytes(), 0o644).map_err(|e| io(&public, e))?;
+    write_new(&public, public_pem(&key.verifying_key())?.as_bytes(), 0o644)
+        .map_err(|e| io(&public, e))?;
     Ok((key_id(&key.verifying_key()), public))
 }
 
@@ -98,7 +117,13 @@ mod tests {
         assert_eq!(label, "PRIVATE KEY");
         let der = der.as_bytes();
         assert_eq!(der.len(), 48);
-        assert_eq!(&der[..16], &[0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20]);
+        assert_eq!(
+            &der[..16],
+            &[
+                0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22,
+                0x04, 0x20
+            ]
+        );
         assert_eq!(&der[16..], &[7u8; 32]);
     }
 
@@ -111,7 +136,13 @@ mod tests {
 
     #[test]
     fn public_path_sits_beside_the_private_key() {
-        assert_eq!(public_path(Path::new("k/agency.pem")), Path::new("k/agency.pub.pem"));
-        assert_eq!(public_path(Path::new("agency.key")), Path::new("agency.key.pub.pem"));
+        assert_eq!(
+            public_path(Path::new("k/agency.pem")),
+            Path::new("k/agency.pub.pem")
+        );
+        assert_eq!(
+            public_path(Path::new("agency.key")),
+            Path::new("agency.key.pub.pem")
+        );
     }
 }

@@ -37,7 +37,11 @@ pub struct LeafSplitter {
 
 impl LeafSplitter {
     pub fn new(skip_rows: u64) -> LeafSplitter {
-        LeafSplitter { skip_rows, ended: 0, state: State::FieldStart }
+        LeafSplitter {
+            skip_rows,
+            ended: 0,
+            state: State::FieldStart,
+        }
     }
 
     /// Scans `bytes`, the next bytes of the file not scanned yet. Returns the length of
@@ -90,7 +94,10 @@ mod tests {
     use super::*;
 
     fn pieces(text: &str, skip_rows: u64) -> Vec<&str> {
-        split(text.as_bytes(), skip_rows).into_iter().map(|r| &text[r]).collect()
+        split(text.as_bytes(), skip_rows)
+            .into_iter()
+            .map(|r| &text[r])
+            .collect()
     }
 
     #[test]
@@ -122,16 +129,27 @@ mod tests {
         let text = "name,n\n\"two\nlines\",1\n\"say \"\"hi\"\"\nthere\",2\nlast,3\n";
         assert_eq!(
             pieces(text, 0),
-            ["name,n\n", "\"two\nlines\",1\n", "\"say \"\"hi\"\"\nthere\",2\n", "last,3\n"]
+            [
+                "name,n\n",
+                "\"two\nlines\",1\n",
+                "\"say \"\"hi\"\"\nthere\",2\n",
+                "last,3\n"
+            ]
         );
         // CRLF inside quotes too.
-        assert_eq!(pieces("\"a\r\nb\",1\r\nx\r\n", 0), ["\"a\r\nb\",1\r\n", "x\r\n"]);
+        assert_eq!(
+            pieces("\"a\r\nb\",1\r\nx\r\n", 0),
+            ["\"a\r\nb\",1\r\n", "x\r\n"]
+        );
     }
 
     #[test]
     fn a_quote_inside_an_unquoted_field_is_an_ordinary_byte() {
         // As RFC 4180 parsers read it: 5" is five inches, not an open quote.
-        assert_eq!(pieces("size,n\n5\" screen,1\nnext,2\n", 0), ["size,n\n", "5\" screen,1\n", "next,2\n"]);
+        assert_eq!(
+            pieces("size,n\n5\" screen,1\nnext,2\n", 0),
+            ["size,n\n", "5\" screen,1\n", "next,2\n"]
+        );
         // After a closing quote, further bytes are unquoted.
         assert_eq!(pieces("\"a\"b\"\nc\n", 0), ["\"a\"b\"\n", "c\n"]);
     }
@@ -139,7 +157,10 @@ mod tests {
     #[test]
     fn preamble_lines_end_at_every_lf_even_inside_quotes() {
         let text = "\"Report Oct\n2026\"\nheader,x\n\"q\nq\",1\n";
-        assert_eq!(pieces(text, 2), ["\"Report Oct\n", "2026\"\n", "header,x\n", "\"q\nq\",1\n"]);
+        assert_eq!(
+            pieces(text, 2),
+            ["\"Report Oct\n", "2026\"\n", "header,x\n", "\"q\nq\",1\n"]
+        );
         // Without skip_rows the quote would swallow the line feed.
         assert_eq!(pieces(text, 0)[0], "\"Report Oct\n2026\"\n");
     }

@@ -71,7 +71,9 @@ pub struct Fixture {
 impl Fixture {
     /// A project that loads without error.
     pub fn valid() -> Fixture {
-        let fixture = Fixture { dir: tempfile::tempdir().expect("temp dir") };
+        let fixture = Fixture {
+            dir: tempfile::tempdir().expect("temp dir"),
+        };
         fixture
             .write("tallyseal.toml", TOML)
             .write("clients.csv", CLIENTS)
