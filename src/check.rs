@@ -3,7 +3,7 @@
 //! total rows + blank lines. Rows read are counted from the leaves of the file; the
 //! classes from what became of each row, so a row lost between the two shows.
 
-use crate::model::{LeafClass, Period, Project, RowClass};
+use crate::model::{LeafClass, Period, PeriodData, Project, RowClass};
 use std::fmt;
 
 /// Counts of one export file, or of several added up.
@@ -64,28 +64,12 @@ impl Summary {
         let mut sources = Vec::new();
         let mut all = Tally::default();
         for data in &project.periods {
+            let per_export = tally_exports(data);
             for (index, source) in project.config.sources.iter().enumerate() {
                 let mut tally = Tally::default();
-                for (export_index, export) in data
-                    .exports
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, e)| e.source == index)
-                {
-                    tally.files += 1;
-                    tally.rows_read += export
-                        .leaf_classes
-                        .iter()
-                        .filter(|c| !matches!(c, LeafClass::Preamble | LeafClass::Header))
-                        .count();
-                    tally.total += export.count(LeafClass::Total);
-                    tally.blank += export.count(LeafClass::Blank);
-                    for row in data.rows.iter().filter(|r| r.origin.export == export_index) {
-                        match row.class {
-                            RowClass::Mapped { .. } => tally.mapped += 1,
-                            RowClass::Unmapped => tally.unmapped += 1,
-                            RowClass::Duplicate { .. } => tally.duplicate += 1,
-                        }
+                for (export, counts) in data.exports.iter().zip(&per_export) {
+                    if export.source == index {
+                        tally.add(counts);
                     }
                 }
                 all.add(&tally);
@@ -105,6 +89,39 @@ impl Summary {
             all,
         }
     }
+}
+
+/// The tally of each export of a period, in one pass over its leaves and rows.
+fn tally_exports(data: &PeriodData) -> Vec<Tally> {
+    let mut tallies: Vec<Tally> = data
+        .exports
+        .iter()
+        .map(|export| {
+            let mut tally = Tally {
+                files: 1,
+                ..Tally::default()
+            };
+            for class in &export.leaf_classes {
+                match class {
+                    LeafClass::Preamble | LeafClass::Header => continue,
+                    LeafClass::Total => tally.total += 1,
+                    LeafClass::Blank => tally.blank += 1,
+                    LeafClass::Data => {}
+                }
+                tally.rows_read += 1;
+            }
+            tally
+        })
+        .collect();
+    for row in &data.rows {
+        let tally = &mut tallies[row.origin.export];
+        match row.class {
+            RowClass::Mapped { .. } => tally.mapped += 1,
+            RowClass::Unmapped => tally.unmapped += 1,
+            RowClass::Duplicate { .. } => tally.duplicate += 1,
+        }
+    }
+    tallies
 }
 
 impl fmt::Display for Summary {

@@ -112,9 +112,9 @@ fn period_folders(dir: &Path, problems: &mut Problems) -> Vec<Period> {
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         let at = Location::file(Path::new("periods").join(&name));
-        match (entry.file_type().map(|t| t.is_dir()), Period::parse(&name)) {
-            (Ok(true), Some(period)) => periods.push(period),
-            (Ok(true), None) => problems.error(
+        match (entry.path().is_dir(), Period::parse(&name)) {
+            (true, Some(period)) => periods.push(period),
+            (true, None) => problems.error(
                 at,
                 ErrorKind::Invalid {
                     expected: "a period folder named YYYY-MM".into(),
