@@ -160,30 +160,20 @@ fn warn_unreachable_campaigns(
 /// `change_id` and `payment_id` are unique across all periods; an adjustment applied
 /// in one period and listed again later is not applied again (a warning).
 fn check_across_periods(periods: &[PeriodData], problems: &mut Problems) {
-    let mut change_ids: HashMap<&str, &Location> = HashMap::new();
-    let mut payment_ids: HashMap<&str, &Location> = HashMap::new();
+    let orders = periods.iter().flat_map(|p| &p.change_orders);
+    unique(
+        "change_id",
+        orders.map(|o| (o.change_id.as_str(), &o.at)),
+        problems,
+    );
+    let payments = periods.iter().flat_map(|p| &p.payments);
+    unique(
+        "payment_id",
+        payments.map(|p| (p.payment_id.as_str(), &p.at)),
+        problems,
+    );
     let mut applied: HashMap<&str, (Period, &Location)> = HashMap::new();
     for data in periods {
-        for order in &data.change_orders {
-            if let Some(first) = change_ids.insert(&order.change_id, &order.at) {
-                let kind = ErrorKind::Duplicate {
-                    what: "change_id",
-                    id: order.change_id.clone(),
-                    first: first.file_line(),
-                };
-                problems.error(order.at.clone(), kind);
-            }
-        }
-        for payment in &data.payments {
-            if let Some(first) = payment_ids.insert(&payment.payment_id, &payment.at) {
-                let kind = ErrorKind::Duplicate {
-                    what: "payment_id",
-                    id: payment.payment_id.clone(),
-                    first: first.file_line(),
-                };
-                problems.error(payment.at.clone(), kind);
-            }
-        }
         for adjustment in &data.adjustments {
             if let Some((period, at)) = applied.get(adjustment.adjustment_id.as_str()) {
                 let message = format!(
@@ -195,6 +185,27 @@ fn check_across_periods(periods: &[PeriodData], problems: &mut Problems) {
             } else if adjustment.approval.status(data.period.last()) == ApprovalStatus::Approved {
                 applied.insert(&adjustment.adjustment_id, (data.period, &adjustment.at));
             }
+        }
+    }
+}
+
+/// Reports every id seen before, naming where it was first defined.
+fn unique<'a>(
+    what: &'static str,
+    ids: impl Iterator<Item = (&'a str, &'a Location)>,
+    problems: &mut Problems,
+) {
+    let mut first: HashMap<&str, &Location> = HashMap::new();
+    for (id, at) in ids {
+        if let Some(earlier) = first.get(id) {
+            let kind = ErrorKind::Duplicate {
+                what,
+                id: id.to_owned(),
+                first: earlier.file_line(),
+            };
+            problems.error(at.clone(), kind);
+        } else {
+            first.insert(id, at);
         }
     }
 }
