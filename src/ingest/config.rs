@@ -172,7 +172,7 @@ pub fn parse(text: &str, problems: &mut Problems) -> Option<Config> {
 
 /// The line and column of byte `offset` of the file.
 fn locate(text: &str, offset: usize) -> Location {
-    let before = &text[..offset.min(text.len())];
+    let before = text.get(..offset).unwrap_or(text);
     let line = before.matches('\n').count() as u64 + 1;
     let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) as u64 + 1;
     Location::line(FILE, line).with_column(column, None)
