@@ -11,10 +11,14 @@
 //! # Ok::<(), tallyseal::error::LoadError>(())
 //! ```
 
+pub mod build;
 pub mod check;
 pub mod error;
 pub mod ingest;
+pub mod invoice;
 pub mod model;
+pub mod reconcile;
+pub mod render;
 pub mod seal;
 
 pub use model::Project;

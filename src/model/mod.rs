@@ -20,7 +20,7 @@ pub use contract::{Basis, Line, PricingModel};
 pub use delivery::{
     DeliveryRow, ExportFile, LeafClass, Metric, Metrics, RowClass, RowOrigin, SourceKind,
 };
-pub use money::Currency;
+pub use money::{Currency, Exact, Overflow, amount_text, sum};
 pub use project::{Crosswalk, PeriodData, Project};
 pub use records::{
     Adjustment, AdjustmentKind, Approval, ApprovalStatus, CauseCode, ChangeOrder, ClientScope,

@@ -1,0 +1,67 @@
+//! Delivery rows by campaign, and the units a line counts on each day (rules.md §2).
+
+use crate::model::{
+    DeliveryRow, Exact, Metric, Overflow, PeriodData, RowClass, SourceConfig, SourceKind,
+};
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use std::collections::{BTreeMap, HashMap};
+
+/// The mapped, non-duplicate rows of each campaign in a period, as indices into the
+/// period's rows, in file order.
+pub struct CampaignRows<'a> {
+    pub data: &'a PeriodData,
+    by_campaign: HashMap<&'a str, Vec<usize>>,
+}
+
+impl<'a> CampaignRows<'a> {
+    pub fn of(data: &'a PeriodData) -> CampaignRows<'a> {
+        let mut by_campaign: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (index, row) in data.rows.iter().enumerate() {
+            if let RowClass::Mapped { campaign } = &row.class {
+                by_campaign.entry(campaign).or_default().push(index);
+            }
+        }
+        CampaignRows { data, by_campaign }
+    }
+
+    pub fn rows(&self, campaign: &str) -> &[usize] {
+        self.by_campaign.get(campaign).map_or(&[], Vec::as_slice)
+    }
+
+    pub fn row(&self, index: usize) -> &'a DeliveryRow {
+        &self.data.rows[index]
+    }
+}
+
+/// What the two kinds of source counted on one day; `None`: no row reported the metric.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DayUnits {
+    pub basis: Option<Decimal>,
+    pub other: Option<Decimal>,
+}
+
+/// `basis_units(d)` and `other_units(d)` of a metric for the given rows, per day.
+pub fn units_by_day(
+    rows: &CampaignRows,
+    indices: &[usize],
+    metric: Metric,
+    basis: SourceKind,
+    sources: &[SourceConfig],
+) -> Result<BTreeMap<NaiveDate, DayUnits>, Overflow> {
+    let mut days: BTreeMap<NaiveDate, DayUnits> = BTreeMap::new();
+    for &index in indices {
+        let row = rows.row(index);
+        let Some(value) = row.metrics.get(metric) else {
+            continue;
+        };
+        let day = days.entry(row.date).or_default();
+        let slot = if sources[row.source].kind == basis {
+            &mut day.basis
+        } else {
+            &mut day.other
+        };
+        *slot = Some(slot.unwrap_or_default().plus(value)?);
+    }
+    Ok(days)
+}

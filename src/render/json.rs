@@ -1,0 +1,151 @@
+//! `invoice.json` exactly as the spec's outputs.md defines it: amounts as strings with
+//! exactly the currency's minor-unit decimals, quantities and rates as plain decimal
+//! strings, fields in the documented order (a few documented extras after them).
+
+use crate::invoice::{Invoice, LineBill};
+use crate::model::{PricingModel, TaxTreatment, amount_text};
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+#[derive(Serialize)]
+struct InvoiceJson<'a> {
+    number: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    client_id: &'a str,
+    period: String,
+    issue_date: String,
+    due_date: String,
+    currency: &'static str,
+    lines: Vec<LineJson<'a>>,
+    adjustments: Vec<AdjustmentJson<'a>>,
+    subtotal: String,
+    tax_treatment: &'static str,
+    tax_rate: Option<String>,
+    tax: String,
+    total: String,
+    legal_note: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct LineJson<'a> {
+    line_id: &'a str,
+    description: &'a str,
+    model: &'static str,
+    quantity: String,
+    unit_price: Option<String>,
+    unit_price_currency: Option<&'static str>,
+    fx_rate: Option<String>,
+    fx_source: Option<&'a str>,
+    gross: String,
+    over_delivery: String,
+    net: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    segments: Option<Vec<SegmentJson>>,
+    /// Extra: the client's purchase-order reference.
+    po_number: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct SegmentJson {
+    from: String,
+    to: String,
+    quantity: String,
+    unit_price: String,
+    amount: String,
+}
+
+#[derive(Serialize)]
+struct AdjustmentJson<'a> {
+    adjustment_id: &'a str,
+    kind: &'static str,
+    reason: &'static str,
+    net: String,
+    invoice_number: Option<&'a str>,
+    /// Extras: the line it concerns and its description.
+    line_id: Option<&'a str>,
+    description: Option<&'a str>,
+}
+
+/// An exact decimal without trailing zeros (`5419.4895`, `12`).
+fn exact(value: Decimal) -> String {
+    value.normalize().to_string()
+}
+
+fn line_json(line: &LineBill) -> LineJson<'_> {
+    let quantity = match line.model {
+        PricingModel::MediaPct => amount_text(line.quantity, line.currency),
+        _ => line.quantity.to_string(),
+    };
+    LineJson {
+        line_id: &line.line_id,
+        description: &line.description,
+        model: line.model.as_str(),
+        quantity,
+        unit_price: line.unit_price.map(|p| p.to_string()),
+        unit_price_currency: match line.model {
+            PricingModel::MediaPct | PricingModel::Milestone => None,
+            _ => Some(line.currency.code()),
+        },
+        fx_rate: line.fx.as_ref().map(|fx| fx.rate.to_string()),
+        fx_source: line.fx.as_ref().map(|fx| fx.source.as_str()),
+        gross: amount_text(line.cap.gross, line.currency),
+        over_delivery: amount_text(line.cap.over, line.currency),
+        net: amount_text(line.net, line.fx.as_ref().map_or(line.currency, |fx| fx.to)),
+        segments: line.has_segments().then(|| {
+            line.segments
+                .iter()
+                .map(|s| SegmentJson {
+                    from: s.from.to_string(),
+                    to: s.to.to_string(),
+                    quantity: exact(s.quantity),
+                    unit_price: s.unit_price.to_string(),
+                    amount: exact(s.amount),
+                })
+                .collect()
+        }),
+        po_number: line.po_number.as_deref(),
+    }
+}
+
+/// The bytes of `invoice.json`: two-space indent, LF line ends, a final LF.
+pub fn invoice(invoice: &Invoice) -> Vec<u8> {
+    let money = |amount| amount_text(amount, invoice.currency);
+    let (tax_treatment, tax_rate) = match invoice.tax_treatment {
+        TaxTreatment::Standard { rate } => ("standard", Some(rate.to_string())),
+        TaxTreatment::ReverseCharge => ("reverse_charge", None),
+        TaxTreatment::Exempt => ("exempt", None),
+    };
+    let json = InvoiceJson {
+        number: &invoice.number,
+        kind: invoice.kind.as_str(),
+        client_id: &invoice.client_id,
+        period: invoice.period.to_string(),
+        issue_date: invoice.issue_date.to_string(),
+        due_date: invoice.due_date.to_string(),
+        currency: invoice.currency.code(),
+        lines: invoice.lines.iter().map(line_json).collect(),
+        adjustments: invoice
+            .adjustments
+            .iter()
+            .map(|a| AdjustmentJson {
+                adjustment_id: &a.adjustment_id,
+                kind: a.kind.as_str(),
+                reason: a.reason.as_str(),
+                net: money(a.net),
+                invoice_number: a.invoice_number.as_deref(),
+                line_id: a.line_id.as_deref(),
+                description: a.description.as_deref(),
+            })
+            .collect(),
+        subtotal: money(invoice.subtotal),
+        tax_treatment,
+        tax_rate,
+        tax: money(invoice.tax),
+        total: money(invoice.total),
+        legal_note: invoice.legal_note.as_deref(),
+    };
+    let mut bytes = serde_json::to_vec_pretty(&json).expect("invoice JSON has only string keys");
+    bytes.push(b'\n');
+    bytes
+}
