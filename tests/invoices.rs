@@ -570,3 +570,66 @@ fn numbering_runs_across_periods_in_client_order() {
         ("2026-10-31".into(), "2026-11-30".into())
     );
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+    use tallyseal::model::sum;
+
+    fn change(day: u32, rate: u32) -> String {
+        format!(
+            "CO-{day:02}-{rate},l1,2026-10-{day:02},{rate}.{:02},ann,bob,2026-10-01\n",
+            rate % 100
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// Segment amounts add up exactly to the unrounded gross, and lines, adjustments
+        /// and tax re-add exactly to the total, for random delivery, rate changes,
+        /// adjustments, rounding modes and tax treatments.
+        #[test]
+        fn segments_and_totals_re_add(
+            impressions in prop::collection::vec(0u32..5_000_000, 31),
+            changes in prop::collection::vec((1u32..=31, 1u32..2_000), 0..4),
+            fees in prop::collection::vec((1u32..100_000, any::<bool>()), 0..3),
+            half_even in any::<bool>(),
+            client in prop::sample::select(vec!["gb", "de", "jp", "bh"]),
+        ) {
+            let currency = match client { "gb" => "GBP", "de" => "EUR", "jp" => "JPY", _ => "BHD" };
+            let rounding = if half_even { "rounding = \"half_even\"" } else { "" };
+            let setup = Setup::with_rounding(&format!("l1,{client},c1,Display,cpm,3.333,{currency},,2026-10-01,2026-10-31,\n"), rounding);
+            let rows = daily("a1", 1, 31, |day| format!("{},,", impressions[day as usize - 1]));
+            setup.file("periods/2026-10/exports/adsrv.csv", &format!("{ADSRV_HEADER}{rows}"));
+            let changes: String = changes.iter().map(|(day, rate)| change(*day, *rate)).collect();
+            setup.file("periods/2026-10/change_orders.csv", &format!("change_id,line_id,effective_from,rate,requested_by,approved_by,approved_at\n{changes}"));
+            let decimals = if currency == "JPY" { 0 } else { 2 };
+            let adjustments: String = fees
+                .iter()
+                .enumerate()
+                .map(|(i, (amount, fee))| {
+                    let amount = Decimal::new(i64::from(*amount), decimals);
+                    format!("A{i},{client},{},{amount},{currency},other,ann,bob,2026-10-02\n", if *fee { "fee" } else { "credit" })
+                })
+                .collect();
+            setup.file("periods/2026-10/adjustments.csv", &format!("adjustment_id,client_id,kind,amount,currency,reason,requested_by,approved_by,approved_at\n{adjustments}"));
+
+            let invoice = setup.invoice("2026-10", client);
+            let line = &invoice.lines[0];
+            prop_assert_eq!(sum(line.segments.iter().map(|s| s.amount)).unwrap(), line.gross_exact);
+            prop_assert_eq!(sum(line.segments.iter().map(|s| s.quantity)).unwrap(), line.quantity);
+            let days: u32 = line.segments.iter().map(|s| (s.to - s.from).num_days() as u32 + 1).sum();
+            prop_assert_eq!(days, 31);
+            let lines = sum(invoice.lines.iter().map(|l| l.net)).unwrap();
+            let adjustments = sum(invoice.adjustments.iter().map(|a| a.net)).unwrap();
+            prop_assert_eq!(lines + adjustments, invoice.subtotal);
+            prop_assert_eq!(invoice.subtotal + invoice.tax, invoice.total);
+            // Rounded only to the currency's minor units.
+            let minor = if currency == "JPY" { 0 } else if currency == "BHD" { 3 } else { 2 };
+            for amount in [line.cap.gross, line.net, invoice.tax, invoice.total] {
+                prop_assert!(amount.normalize().scale() <= minor, "{} has more than {} decimals", amount, minor);
+            }
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! `tallyseal build` end to end: the sample agency's invoices against reviewed expected
+//! files, determinism, and the output written atomically and never over what a build
+//! did not write.
+//!
+//! Expected files live in `tests/expected/sample-data/`. After a reviewed change of the
+//! numbers, `TALLYSEAL_BLESS=1 cargo test --test build` rewrites them; review the diff.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn tallyseal(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tallyseal"))
+        .args(args)
+        .output()
+        .expect("run tallyseal")
+}
+
+fn manifest(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+/// Every file under `root`, relative path → bytes.
+fn files(root: &Path) -> BTreeMap<String, Vec<u8>> {
+    walkdir::WalkDir::new(root)
+        .into_iter()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            let relative = e
+                .path()
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            (relative, std::fs::read(e.path()).unwrap())
+        })
+        .collect()
+}
+
+fn build(project: &Path, out: &Path) -> Output {
+    tallyseal(&[
+        "build",
+        project.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ])
+}
+
+#[test]
+fn sample_invoices_match_the_reviewed_expected_files() {
+    let temp = tempfile::tempdir().unwrap();
+    let out = temp.path().join("site");
+    let result = build(&manifest("sample-data"), &out);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let built = files(&out);
+    let expected_dir = manifest("tests/expected/sample-data");
+    if std::env::var_os("TALLYSEAL_BLESS").is_some() {
+        let _ = std::fs::remove_dir_all(&expected_dir);
+        for (path, bytes) in &built {
+            let target = expected_dir.join(path);
+            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+            std::fs::write(target, bytes).unwrap();
+        }
+    }
+    let expected = files(&expected_dir);
+    assert_eq!(
+        built.keys().collect::<Vec<_>>(),
+        expected.keys().collect::<Vec<_>>()
+    );
+    for (path, bytes) in &built {
+        assert!(
+            bytes == &expected[path],
+            "{path} differs from tests/expected/sample-data/{path}"
+        );
+    }
+    assert_eq!(built.len(), 18, "six clients, three periods");
+}
+
+#[test]
+fn two_builds_are_byte_identical() {
+    let temp = tempfile::tempdir().unwrap();
+    for name in ["a", "b"] {
+        assert!(
+            build(&manifest("sample-data"), &temp.path().join(name))
+                .status
+                .success()
+        );
+    }
+    assert_eq!(files(&temp.path().join("a")), files(&temp.path().join("b")));
+}
+
+#[test]
+fn a_failed_build_leaves_the_previous_site_as_it_was() {
+    let fixture = common::Fixture::valid();
+    let temp = tempfile::tempdir().unwrap();
+    let out = temp.path().join("site");
+    assert!(build(fixture.path(), &out).status.success());
+    let before = files(&out);
+    assert!(!before.is_empty());
+
+    // A broken input: the build fails and writes nothing.
+    fixture.write("clients.csv", common::CLIENTS.replace("GB,GBP", "GB,XXX"));
+    let failed = build(fixture.path(), &out);
+    assert!(!failed.status.success());
+    assert_eq!(files(&out), before);
+    // A billing error (a needed rate missing) fails after loading: still nothing written.
+    let fixture = common::Fixture::valid();
+    fixture.write(
+        "contracts.csv",
+        common::CONTRACTS.replace("Retainer,flat,3000,EUR", "Retainer,flat,3000,USD"),
+    );
+    let failed = build(fixture.path(), &out);
+    assert!(!failed.status.success());
+    assert!(String::from_utf8_lossy(&failed.stderr).contains("needs a locked USD->EUR rate"));
+    assert_eq!(files(&out), before);
+    // No staging directory is left behind.
+    let leftovers: Vec<_> = std::fs::read_dir(temp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(leftovers, ["site"]);
+}
+
+#[test]
+fn a_rebuild_replaces_the_whole_site() {
+    let fixture = common::Fixture::valid();
+    let temp = tempfile::tempdir().unwrap();
+    let out = temp.path().join("site");
+    assert!(build(fixture.path(), &out).status.success());
+    assert!(out.join("clients/kobe/2026-10/invoice.json").exists());
+    // Kobe's line is removed: its invoice must not survive the rebuild.
+    let contracts: String = common::CONTRACTS
+        .lines()
+        .filter(|l| !l.starts_with("kobe-"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    fixture.write("contracts.csv", contracts);
+    assert!(build(fixture.path(), &out).status.success());
+    assert!(!out.join("clients/kobe").exists());
+    assert!(out.join("clients/acme/2026-10/invoice.json").exists());
+}
+
+#[test]
+fn refuses_outputs_that_would_destroy_something() {
+    let fixture = common::Fixture::valid();
+    let project = fixture.path();
+    for out in [
+        project.to_path_buf(),
+        project.parent().unwrap().to_path_buf(),
+        PathBuf::from("/"),
+        project.join(".."),
+    ] {
+        let result = build(project, &out);
+        assert!(!result.status.success(), "{}", out.display());
+        assert!(
+            String::from_utf8_lossy(&result.stderr).contains("refusing to write the site"),
+            "{}",
+            out.display()
+        );
+    }
+    // A folder holding files a build does not write is never replaced.
+    let temp = tempfile::tempdir().unwrap();
+    std::fs::write(temp.path().join("thesis.tex"), "precious").unwrap();
+    let result = build(project, temp.path());
+    assert!(String::from_utf8_lossy(&result.stderr).contains("it holds `thesis.tex`"));
+    assert_eq!(
+        std::fs::read_to_string(temp.path().join("thesis.tex")).unwrap(),
+        "precious"
+    );
+}
+
+#[test]
+fn the_committed_site_is_reproduced_byte_for_byte() {
+    let temp = tempfile::tempdir().unwrap();
+    let out = temp.path().join("site");
+    assert!(build(&manifest("sample-data"), &out).status.success());
+    let committed = files(&manifest("site"));
+    let rebuilt = files(&out);
+    assert_eq!(
+        committed.keys().collect::<Vec<_>>(),
+        rebuilt.keys().collect::<Vec<_>>(),
+        "run the README's build command and commit site/"
+    );
+    for (path, bytes) in &rebuilt {
+        assert!(
+            bytes == &committed[path],
+            "site/{path} is stale: run the README's build command and commit site/"
+        );
+    }
+}
+
+/// The demo data's generator computes every document's totals with its own small
+/// implementation of the rules (scripts/make_sample_data.py) and prints them into
+/// sample-data/README.md: an independent re-computation to agree with.
+#[test]
+fn sample_totals_agree_with_the_generators_independent_computation() {
+    let readme = std::fs::read_to_string(manifest("sample-data/README.md")).unwrap();
+    let expected: BTreeMap<String, [String; 3]> = readme
+        .lines()
+        .filter(|l| l.starts_with("| NW-"))
+        .map(|l| {
+            let cells: Vec<String> = l.split('|').map(|c| c.trim().to_owned()).collect();
+            (
+                cells[1].clone(),
+                [cells[5].clone(), cells[6].clone(), cells[7].clone()],
+            )
+        })
+        .collect();
+    assert_eq!(expected.len(), 18);
+    let temp = tempfile::tempdir().unwrap();
+    let out = temp.path().join("site");
+    assert!(build(&manifest("sample-data"), &out).status.success());
+    let mut seen = 0;
+    for (path, bytes) in files(&out) {
+        if !path.ends_with("invoice.json") {
+            continue;
+        }
+        let json: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        let number = json["number"].as_str().unwrap();
+        let got = ["subtotal", "tax", "total"].map(|k| json[k].as_str().unwrap().to_owned());
+        assert_eq!(got, expected[number], "{number} ({path})");
+        seen += 1;
+    }
+    assert_eq!(seen, 18);
+}
