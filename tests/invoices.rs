@@ -188,6 +188,18 @@ fn out_of_flight_rows_are_not_billed() {
     let line = &setup.invoice("2026-10", "gb").lines[0];
     assert_eq!((line.quantity, line.cap.gross), (d("1000"), d("2.00")));
     assert_eq!(line.rows.len(), 10);
+    let books = setup.books();
+    let rows = &setup.fixture.load().unwrap().project.periods[0].rows;
+    let dates: Vec<String> = books[0]
+        .out_of_flight
+        .iter()
+        .map(|i| rows[*i].date.to_string())
+        .collect();
+    assert_eq!(dates, ["2026-10-11", "2026-10-12"]);
+    assert_eq!(
+        books[0].invoices[0].lines[0].out_of_flight,
+        books[0].out_of_flight
+    );
 }
 
 #[test]

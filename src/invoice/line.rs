@@ -93,6 +93,8 @@ pub struct LineBill {
     pub change_orders: Vec<String>,
     /// The campaign's rows on flight days of the line (indices into the period's rows).
     pub rows: Vec<usize>,
+    /// The campaign's rows outside the flight of every line of the campaign.
+    pub out_of_flight: Vec<usize>,
     /// Media spend conversions (media_pct).
     pub spend_fx: Vec<FxUse>,
     pub milestones: Vec<MilestoneBill>,
@@ -180,6 +182,7 @@ pub fn bill(
         segments: Vec::new(),
         change_orders: terms.changes.iter().map(|c| c.change_id.clone()).collect(),
         rows: Vec::new(),
+        out_of_flight: Vec::new(),
         spend_fx: Vec::new(),
         milestones: Vec::new(),
         timesheets: Vec::new(),

@@ -7,7 +7,7 @@ mod line;
 pub use line::{Cap, DayBill, LineBill, MilestoneBill, Segment};
 
 use crate::model::{
-    AdjustmentKind, ApprovalStatus, Client, Currency, Exact, Period, PeriodData, Project,
+    AdjustmentKind, ApprovalStatus, Client, Currency, Exact, Period, PeriodData, Project, RowClass,
     TaxTreatment, sum,
 };
 use crate::reconcile::{CampaignRows, LockedRates, Terms};
@@ -100,6 +100,9 @@ pub struct Invoice {
 pub struct PeriodBooks {
     pub period: Period,
     pub invoices: Vec<Invoice>,
+    /// Mapped rows dated outside the flight of every line of their campaign (rules.md
+    /// §2), as indices into the period's rows: never billed, reported.
+    pub out_of_flight: Vec<usize>,
 }
 
 /// What earlier periods left: billed amounts under caps, milestones billed, adjustments
@@ -147,16 +150,53 @@ pub fn bill_period(
 ) -> Result<PeriodBooks, BillingError> {
     let rows = CampaignRows::of(data);
     let fx = LockedRates::of(data);
+    let out_of_flight = out_of_flight(project, data);
     let mut invoices = Vec::new();
     for client in &project.clients {
-        if let Some(invoice) = bill_client(project, data, client, &rows, &fx, history)? {
+        if let Some(mut invoice) = bill_client(project, data, client, &rows, &fx, history)? {
+            for line in &mut invoice.lines {
+                let campaign = project
+                    .line(&line.line_id)
+                    .and_then(|l| l.campaign.as_deref());
+                line.out_of_flight = out_of_flight
+                    .iter()
+                    .copied()
+                    .filter(|i| matches!(&data.rows[*i].class, RowClass::Mapped { campaign: c } if Some(&**c) == campaign))
+                    .collect();
+            }
             invoices.push(invoice);
         }
     }
     Ok(PeriodBooks {
         period: data.period,
         invoices,
+        out_of_flight,
     })
+}
+
+/// The mapped rows of a period outside the flight of every line of their campaign.
+fn out_of_flight(project: &Project, data: &PeriodData) -> Vec<usize> {
+    let mut flights: HashMap<&str, Vec<Terms>> = HashMap::new();
+    for line in &project.lines {
+        if let Some(campaign) = &line.campaign {
+            flights.entry(campaign).or_default().push(Terms::of(
+                line,
+                data.period,
+                &project.periods,
+            ));
+        }
+    }
+    let in_flight = |campaign: &str, day| {
+        flights
+            .get(campaign)
+            .is_some_and(|all| all.iter().any(|t| t.covers(day)))
+    };
+    data.rows
+        .iter()
+        .enumerate()
+        .filter(|(_, row)| matches!(&row.class, RowClass::Mapped { campaign } if !in_flight(campaign, row.date)))
+        .map(|(index, _)| index)
+        .collect()
 }
 
 fn bill_client(
