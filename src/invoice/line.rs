@@ -9,6 +9,7 @@ use crate::model::{
 use crate::reconcile::{CampaignRows, DayUnits, LockedRates, Terms, units_by_day};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
+use std::collections::BTreeMap;
 
 /// One day of a line's flight in the period.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -197,7 +198,10 @@ pub fn bill(
             .collect(),
         None => Vec::new(),
     };
-    match line.model {
+    // Models billed day by day: the quantity of each day, and what a rate is per.
+    let mut per_day: BTreeMap<NaiveDate, Decimal> = BTreeMap::new();
+    let mut units: BTreeMap<NaiveDate, DayUnits> = BTreeMap::new();
+    let per = match line.model {
         PricingModel::Cpm | PricingModel::Cpc | PricingModel::Cpa => {
             let (metric, per) = match line.model {
                 PricingModel::Cpm => (Metric::Impressions, Decimal::ONE_THOUSAND),
@@ -205,35 +209,17 @@ pub fn bill(
                 _ => (Metric::Conversions, Decimal::ONE),
             };
             let basis = line.basis.unwrap_or(SourceKind::AdServer);
-            let units = units_by_day(
-                ctx.rows,
-                &campaign_rows,
-                metric,
-                basis,
-                &ctx.project.config.sources,
-            )
-            .map_err(overflow)?;
-            for date in terms.days() {
-                let rate = terms.rate_on(date).unwrap_or_default();
-                let day = units.get(&date).copied().unwrap_or_default();
-                let quantity = day.basis.unwrap_or_default();
-                let amount = quantity
-                    .times(rate)
-                    .and_then(|x| x.over(per))
-                    .map_err(overflow)?;
-                bill.days.push(DayBill {
-                    date,
-                    rate,
-                    quantity,
-                    amount,
-                    units: day,
-                });
-            }
+            let sources = &ctx.project.config.sources;
+            units =
+                units_by_day(ctx.rows, &campaign_rows, metric, basis, sources).map_err(overflow)?;
+            per_day = units
+                .iter()
+                .map(|(day, u)| (*day, u.basis.unwrap_or_default()))
+                .collect();
             bill.rows = campaign_rows;
+            Some(per)
         }
         PricingModel::MediaPct => {
-            let mut spend_by_day: std::collections::BTreeMap<NaiveDate, Decimal> =
-                Default::default();
             for &index in &campaign_rows {
                 let row = ctx.rows.row(index);
                 let (Some(spend), Some(currency)) = (row.metrics.spend, row.currency) else {
@@ -252,49 +238,24 @@ pub fn bill(
                     }
                     rate
                 };
-                let converted = spend.times(fx).map_err(overflow)?;
-                let day = spend_by_day.entry(row.date).or_default();
-                *day = day.plus(converted).map_err(overflow)?;
-            }
-            for date in terms.days() {
-                let rate = terms.rate_on(date).unwrap_or_default();
-                let quantity = spend_by_day.get(&date).copied().unwrap_or_default();
-                let amount = quantity
-                    .times(rate)
-                    .and_then(|x| x.over(Decimal::ONE_HUNDRED))
+                let day = per_day.entry(row.date).or_default();
+                *day = spend
+                    .times(fx)
+                    .and_then(|converted| day.plus(converted))
                     .map_err(overflow)?;
-                bill.days.push(DayBill {
-                    date,
-                    rate,
-                    quantity,
-                    amount,
-                    units: DayUnits::default(),
-                });
             }
             bill.rows = campaign_rows;
+            Some(Decimal::ONE_HUNDRED)
         }
         PricingModel::Hourly => {
-            let mut hours_by_day: std::collections::BTreeMap<NaiveDate, Decimal> =
-                Default::default();
             for (index, entry) in ctx.data.timesheets.iter().enumerate() {
                 if entry.line_id == line.line_id && terms.covers(entry.date) {
-                    let day = hours_by_day.entry(entry.date).or_default();
+                    let day = per_day.entry(entry.date).or_default();
                     *day = day.plus(entry.hours).map_err(overflow)?;
                     bill.timesheets.push(index);
                 }
             }
-            for date in terms.days() {
-                let rate = terms.rate_on(date).unwrap_or_default();
-                let quantity = hours_by_day.get(&date).copied().unwrap_or_default();
-                let amount = quantity.times(rate).map_err(overflow)?;
-                bill.days.push(DayBill {
-                    date,
-                    rate,
-                    quantity,
-                    amount,
-                    units: DayUnits::default(),
-                });
-            }
+            Some(Decimal::ONE)
         }
         PricingModel::Flat => {
             // rate × |flight(P)| / days(P), with the rate in force on the flight's last day.
@@ -305,6 +266,7 @@ pub fn bill(
                 .times(days)
                 .and_then(|x| x.over(Decimal::from(ctx.period().days())))
                 .map_err(overflow)?;
+            None
         }
         PricingModel::Milestone => {
             bill.unit_price = None;
@@ -331,6 +293,25 @@ pub fn bill(
             }
             bill.quantity = Decimal::from(bill.milestones.len());
             bill.gross_exact = sum(bill.milestones.iter().map(|m| m.amount)).map_err(overflow)?;
+            None
+        }
+    };
+    if let Some(per) = per {
+        for date in terms.days() {
+            let rate = terms.rate_on(date).unwrap_or_default();
+            let quantity = per_day.get(&date).copied().unwrap_or_default();
+            let amount = quantity
+                .times(rate)
+                .and_then(|x| x.over(per))
+                .map_err(overflow)?;
+            let units = units.get(&date).copied().unwrap_or_default();
+            bill.days.push(DayBill {
+                date,
+                rate,
+                quantity,
+                amount,
+                units,
+            });
         }
     }
     if !bill.days.is_empty() {
