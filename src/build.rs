@@ -7,6 +7,7 @@
 //! writes; tallyseal never deletes what it did not make.
 
 use crate::Project;
+use crate::account::{self, AccountError, Statement};
 use crate::error::LoadError;
 use crate::ingest::Loaded;
 use crate::invoice::{self, BillingError, PeriodBooks};
@@ -23,6 +24,8 @@ pub enum BuildError {
     Load(#[from] LoadError),
     #[error(transparent)]
     Billing(#[from] BillingError),
+    #[error(transparent)]
+    Account(#[from] AccountError),
     #[error("refusing to write the site to {}: {reason}", .out.display())]
     UnsafeOutput { out: PathBuf, reason: String },
     #[error("{}: {source}", .path.display())]
@@ -37,6 +40,7 @@ pub enum BuildError {
 pub struct Built {
     pub loaded: Loaded,
     pub books: Vec<PeriodBooks>,
+    pub statements: Vec<Vec<Statement>>,
     pub files: usize,
 }
 
@@ -45,25 +49,37 @@ pub fn build(dir: &Path, out: &Path) -> Result<Built, BuildError> {
     check_output(dir, out)?;
     let loaded = Project::load(dir)?;
     let books = invoice::bill(&loaded.project)?;
-    let files = render_files(&books);
+    let statements = account::settle(&loaded.project, &books)?;
+    let files = render_files(&books, &statements);
     write_atomically(out, &files)?;
     Ok(Built {
         loaded,
         books,
+        statements,
         files: files.len(),
     })
 }
 
 /// Every output file, path relative to the site, in a stable order.
-fn render_files(books: &[PeriodBooks]) -> Vec<(PathBuf, Vec<u8>)> {
+fn render_files(books: &[PeriodBooks], statements: &[Vec<Statement>]) -> Vec<(PathBuf, Vec<u8>)> {
+    let bundle = |client_id: &str, period: crate::model::Period| {
+        Path::new("clients")
+            .join(client_id)
+            .join(period.to_string())
+    };
     let mut files = Vec::new();
-    for period in books {
+    for (period, statements) in books.iter().zip(statements) {
         for invoice in &period.invoices {
-            let path = Path::new("clients")
-                .join(&invoice.client_id)
-                .join(period.period.to_string())
-                .join("invoice.json");
-            files.push((path, render::json::invoice(invoice)));
+            files.push((
+                bundle(&invoice.client_id, period.period).join("invoice.json"),
+                render::json::invoice(invoice),
+            ));
+        }
+        for statement in statements {
+            files.push((
+                bundle(&statement.client_id, statement.period).join("account.json"),
+                render::json::account(statement),
+            ));
         }
     }
     files

@@ -11,6 +11,7 @@
 //! # Ok::<(), tallyseal::error::LoadError>(())
 //! ```
 
+pub mod account;
 pub mod build;
 pub mod check;
 pub mod error;

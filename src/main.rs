@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use tallyseal::build::BuildError;
 use tallyseal::error::{LoadError, Warning};
-use tallyseal::{Project, check::Summary, invoice, seal::keys};
+use tallyseal::{Project, account, check::Summary, invoice, seal::keys};
 
 #[derive(Parser)]
 #[command(
@@ -56,7 +56,10 @@ fn check(dir: PathBuf) -> ExitCode {
         Err(failure) => return load_failed(&dir, failure),
     };
     print_warnings(&loaded.warnings);
-    if let Err(e) = invoice::bill(&loaded.project) {
+    let settled = invoice::bill(&loaded.project)
+        .map_err(|e| e.to_string())
+        .and_then(|books| account::settle(&loaded.project, &books).map_err(|e| e.to_string()));
+    if let Err(e) = settled {
         eprintln!("error: {e}");
         return ExitCode::FAILURE;
     }

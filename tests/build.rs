@@ -80,7 +80,12 @@ fn sample_invoices_match_the_reviewed_expected_files() {
             "{path} differs from tests/expected/sample-data/{path}"
         );
     }
-    assert_eq!(built.len(), 18, "six clients, three periods");
+    let count = |name: &str| built.keys().filter(|p| p.ends_with(name)).count();
+    assert_eq!(
+        (count("/invoice.json"), count("/account.json")),
+        (18, 18),
+        "six clients, three periods"
+    );
 }
 
 #[test]
@@ -217,8 +222,33 @@ fn sample_totals_agree_with_the_generators_independent_computation() {
     let temp = tempfile::tempdir().unwrap();
     let out = temp.path().join("site");
     assert!(build(&manifest("sample-data"), &out).status.success());
+    let status: BTreeMap<String, [String; 2]> = readme
+        .lines()
+        .filter(|l| l.starts_with("| NW-"))
+        .map(|l| {
+            let cells: Vec<String> = l.split('|').map(|c| c.trim().to_owned()).collect();
+            (cells[1].clone(), [cells[8].clone(), cells[9].clone()])
+        })
+        .collect();
     let mut seen = 0;
     for (path, bytes) in files(&out) {
+        if path.ends_with("2026-10/account.json") {
+            // Status ("overdue 17d") and balance of every document at 2026-10-31.
+            let json: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            for doc in json["documents"].as_array().unwrap() {
+                let mut state = doc["status"].as_str().unwrap().to_owned();
+                if state == "overdue" {
+                    state = format!("overdue {}d", doc["days_past_due"]);
+                }
+                let number = doc["number"].as_str().unwrap();
+                assert_eq!(
+                    [state, doc["balance"].as_str().unwrap().to_owned()],
+                    status[number],
+                    "{number} in {path}"
+                );
+                seen += 1;
+            }
+        }
         if !path.ends_with("invoice.json") {
             continue;
         }
@@ -228,5 +258,8 @@ fn sample_totals_agree_with_the_generators_independent_computation() {
         assert_eq!(got, expected[number], "{number} ({path})");
         seen += 1;
     }
-    assert_eq!(seen, 18);
+    assert_eq!(
+        seen, 36,
+        "18 documents' totals and their state at 2026-10-31"
+    );
 }

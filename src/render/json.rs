@@ -149,3 +149,127 @@ pub fn invoice(invoice: &Invoice) -> Vec<u8> {
     bytes.push(b'\n');
     bytes
 }
+
+#[derive(Serialize)]
+struct AccountJson<'a> {
+    client_id: &'a str,
+    period: String,
+    as_of: String,
+    currency: &'static str,
+    documents: Vec<DocumentJson<'a>>,
+    account_credit: String,
+    ar: String,
+    dso: Option<String>,
+    payments: Vec<PaymentJson<'a>>,
+    /// Extra: account credit applied at the period's start (from a credit note, or
+    /// from earlier unapplied cash when `from` is null).
+    credits_applied: Vec<CreditJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct DocumentJson<'a> {
+    number: &'a str,
+    issue_date: String,
+    due_date: String,
+    total: String,
+    paid: String,
+    balance: String,
+    status: &'static str,
+    days_past_due: i64,
+    bucket: Option<&'static str>,
+    /// Extra: `invoice` or `credit_note`.
+    #[serde(rename = "type")]
+    kind: &'static str,
+}
+
+#[derive(Serialize)]
+struct PaymentJson<'a> {
+    payment_id: &'a str,
+    received_on: String,
+    amount: String,
+    applied: Vec<AppliedJson<'a>>,
+    to_credit: String,
+    /// Extra: the remittance advice's document number, if any.
+    invoice_number: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct AppliedJson<'a> {
+    number: &'a str,
+    amount: String,
+}
+
+#[derive(Serialize)]
+struct CreditJson<'a> {
+    from: Option<&'a str>,
+    number: &'a str,
+    amount: String,
+}
+
+/// The bytes of `account.json`.
+pub fn account(statement: &crate::account::Statement) -> Vec<u8> {
+    let money = |amount| amount_text(amount, statement.currency);
+    fn applied(a: &crate::account::Applied, currency: crate::model::Currency) -> AppliedJson<'_> {
+        AppliedJson {
+            number: &a.number,
+            amount: amount_text(a.amount, currency),
+        }
+    }
+    let json = AccountJson {
+        client_id: &statement.client_id,
+        period: statement.period.to_string(),
+        as_of: statement.as_of.to_string(),
+        currency: statement.currency.code(),
+        documents: statement
+            .documents
+            .iter()
+            .map(|d| DocumentJson {
+                number: &d.number,
+                issue_date: d.issue_date.to_string(),
+                due_date: d.due_date.to_string(),
+                total: money(d.total),
+                paid: money(d.paid),
+                balance: money(d.balance),
+                status: d.status.as_str(),
+                days_past_due: d.days_past_due,
+                bucket: d.bucket,
+                kind: d.kind.as_str(),
+            })
+            .collect(),
+        account_credit: money(statement.account_credit),
+        ar: money(statement.ar),
+        dso: statement.dso.map(|dso| {
+            let mut one_decimal = dso;
+            one_decimal.rescale(1);
+            one_decimal.to_string()
+        }),
+        payments: statement
+            .payments
+            .iter()
+            .map(|p| PaymentJson {
+                payment_id: &p.payment_id,
+                received_on: p.received_on.to_string(),
+                amount: money(p.amount),
+                applied: p
+                    .applied
+                    .iter()
+                    .map(|a| applied(a, statement.currency))
+                    .collect(),
+                to_credit: money(p.to_credit),
+                invoice_number: p.invoice_number.as_deref(),
+            })
+            .collect(),
+        credits_applied: statement
+            .credits
+            .iter()
+            .map(|c| CreditJson {
+                from: c.from.as_deref(),
+                number: &c.applied.number,
+                amount: money(c.applied.amount),
+            })
+            .collect(),
+    };
+    let mut bytes = serde_json::to_vec_pretty(&json).expect("account JSON has only string keys");
+    bytes.push(b'\n');
+    bytes
+}
