@@ -8,10 +8,13 @@
 
 use crate::Project;
 use crate::account::{self, AccountError, Statement};
+use crate::check::{self, Conservation};
+use crate::checklist::{self, Checklist, ClientPeriod};
 use crate::error::LoadError;
 use crate::ingest::Loaded;
 use crate::invoice::{self, BillingError, PeriodBooks};
 use crate::render;
+use crate::variance::{self, PeriodVariances};
 use std::path::{Path, PathBuf};
 
 /// The top-level entries a build writes; an existing output holding anything else is
@@ -26,6 +29,11 @@ pub enum BuildError {
     Billing(#[from] BillingError),
     #[error(transparent)]
     Account(#[from] AccountError),
+    #[error(
+        "{}: rows read {} != billed {} + out of flight {} + unmapped {} + duplicate {} + total {} + blank {}: a row is unaccounted for (a bug in tallyseal; please report it)",
+        .0.file.display(), .0.rows_read, .0.billed, .0.out_of_flight, .0.unmapped, .0.duplicate, .0.total, .0.blank
+    )]
+    Conservation(Box<Conservation>),
     #[error("refusing to write the site to {}: {reason}", .out.display())]
     UnsafeOutput { out: PathBuf, reason: String },
     #[error("{}: {source}", .path.display())]
@@ -41,7 +49,62 @@ pub struct Built {
     pub loaded: Loaded,
     pub books: Vec<PeriodBooks>,
     pub statements: Vec<Vec<Statement>>,
+    pub reviews: Vec<Review>,
     pub files: usize,
+}
+
+/// What a period's numbers are checked against: its variances, each client's checklist,
+/// the agency's checklist and the conservation report of its exports.
+#[derive(Debug)]
+pub struct Review {
+    pub variances: PeriodVariances,
+    pub checklists: Vec<Checklist>,
+    pub agency: Checklist,
+    pub conservation: Vec<Conservation>,
+}
+
+/// Reviews every period; a row unaccounted for stops the build.
+pub fn review(
+    project: &Project,
+    books: &[PeriodBooks],
+    statements: &[Vec<Statement>],
+) -> Result<Vec<Review>, BuildError> {
+    let mut reviews = Vec::new();
+    let mut applied_before: Vec<String> = Vec::new();
+    for (index, data) in project.periods.iter().enumerate() {
+        let conservation = check::conservation(project, data, &books[index].out_of_flight);
+        if let Some(broken) = conservation.iter().find(|c| !c.balanced()) {
+            return Err(BuildError::Conservation(Box::new(broken.clone())));
+        }
+        let variances = variance::compute(project, books, index);
+        let checklists: Vec<Checklist> = statements[index]
+            .iter()
+            .map(|statement| {
+                checklist::client(&ClientPeriod {
+                    project,
+                    data,
+                    books: &books[index],
+                    variances: &variances,
+                    statement,
+                    applied_before: &applied_before,
+                })
+            })
+            .collect();
+        let agency = checklist::agency(data, &checklists);
+        applied_before.extend(
+            books[index]
+                .invoices
+                .iter()
+                .flat_map(|i| i.adjustments.iter().map(|a| a.adjustment_id.clone())),
+        );
+        reviews.push(Review {
+            variances,
+            checklists,
+            agency,
+            conservation,
+        });
+    }
+    Ok(reviews)
 }
 
 /// Builds the project at `dir` into `out`.
@@ -50,37 +113,56 @@ pub fn build(dir: &Path, out: &Path) -> Result<Built, BuildError> {
     let loaded = Project::load(dir)?;
     let books = invoice::bill(&loaded.project)?;
     let statements = account::settle(&loaded.project, &books)?;
-    let files = render_files(&books, &statements);
+    let reviews = review(&loaded.project, &books, &statements)?;
+    let files = render_files(&loaded.project, &books, &statements, &reviews);
     write_atomically(out, &files)?;
     Ok(Built {
         loaded,
         books,
         statements,
+        reviews,
         files: files.len(),
     })
 }
 
 /// Every output file, path relative to the site, in a stable order.
-fn render_files(books: &[PeriodBooks], statements: &[Vec<Statement>]) -> Vec<(PathBuf, Vec<u8>)> {
+fn render_files(
+    project: &Project,
+    books: &[PeriodBooks],
+    statements: &[Vec<Statement>],
+    reviews: &[Review],
+) -> Vec<(PathBuf, Vec<u8>)> {
     let bundle = |client_id: &str, period: crate::model::Period| {
         Path::new("clients")
             .join(client_id)
             .join(period.to_string())
     };
     let mut files = Vec::new();
-    for (period, statements) in books.iter().zip(statements) {
+    for (index, period) in books.iter().enumerate() {
         for invoice in &period.invoices {
             files.push((
                 bundle(&invoice.client_id, period.period).join("invoice.json"),
                 render::json::invoice(invoice),
             ));
         }
-        for statement in statements {
+        for (statement, checklist) in statements[index].iter().zip(&reviews[index].checklists) {
+            let folder = bundle(&statement.client_id, statement.period);
             files.push((
-                bundle(&statement.client_id, statement.period).join("account.json"),
+                folder.join("account.json"),
                 render::json::account(statement),
             ));
+            files.push((
+                folder.join("checklist.json"),
+                render::json::checklist(checklist),
+            ));
         }
+        let agency = Path::new("agency").join(period.period.to_string());
+        files.push((
+            agency.join("checklist.json"),
+            render::json::checklist(&reviews[index].agency),
+        ));
+        let exceptions = render::json::exceptions(&project.periods[index], period, &reviews[index]);
+        files.push((agency.join("exceptions.json"), exceptions));
     }
     files
 }

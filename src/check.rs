@@ -178,3 +178,59 @@ impl fmt::Display for Summary {
         )
     }
 }
+
+/// The conservation report of one export at build time: rows read = billed + out of
+/// flight + unmapped + duplicates + totals + blank, where "billed" are the mapped rows
+/// in the flight of a line of their campaign.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conservation {
+    pub file: std::path::PathBuf,
+    pub source: String,
+    pub rows_read: usize,
+    pub billed: usize,
+    pub out_of_flight: usize,
+    pub unmapped: usize,
+    pub duplicate: usize,
+    pub total: usize,
+    pub blank: usize,
+}
+
+impl Conservation {
+    pub fn balanced(&self) -> bool {
+        self.rows_read
+            == self.billed
+                + self.out_of_flight
+                + self.unmapped
+                + self.duplicate
+                + self.total
+                + self.blank
+    }
+}
+
+/// The conservation report of every export of a period, given its out-of-flight rows.
+pub fn conservation(
+    project: &Project,
+    data: &PeriodData,
+    out_of_flight: &[usize],
+) -> Vec<Conservation> {
+    let mut outside = vec![0usize; data.exports.len()];
+    for row in out_of_flight {
+        outside[data.rows[*row].origin.export] += 1;
+    }
+    tally_exports(data)
+        .into_iter()
+        .zip(&data.exports)
+        .zip(outside)
+        .map(|((tally, export), out_of_flight)| Conservation {
+            file: export.path.clone(),
+            source: project.config.sources[export.source].name.clone(),
+            rows_read: tally.rows_read,
+            billed: tally.mapped.saturating_sub(out_of_flight),
+            out_of_flight,
+            unmapped: tally.unmapped,
+            duplicate: tally.duplicate,
+            total: tally.total,
+            blank: tally.blank,
+        })
+        .collect()
+}

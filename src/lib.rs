@@ -14,6 +14,7 @@
 pub mod account;
 pub mod build;
 pub mod check;
+pub mod checklist;
 pub mod error;
 pub mod ingest;
 pub mod invoice;
@@ -21,5 +22,6 @@ pub mod model;
 pub mod reconcile;
 pub mod render;
 pub mod seal;
+pub mod variance;
 
 pub use model::Project;

@@ -162,6 +162,7 @@ impl<'a> LeafParser<'a> {
                 sha256: [0; 32],
                 leaf_ends: Vec::new(),
                 leaf_classes: Vec::new(),
+                total_lines: Vec::new(),
             },
             rows: Vec::new(),
             layout: None,
@@ -190,6 +191,7 @@ impl<'a> LeafParser<'a> {
             if (0..self.ends.len()).all(|i| self.field(i).trim_ascii().is_empty()) {
                 LeafClass::Blank
             } else if self.is_total() {
+                self.file.total_lines.push(line);
                 LeafClass::Total
             } else {
                 let origin = RowOrigin {

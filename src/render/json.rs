@@ -273,3 +273,207 @@ pub fn account(statement: &crate::account::Statement) -> Vec<u8> {
     bytes.push(b'\n');
     bytes
 }
+
+#[derive(Serialize)]
+struct ChecklistJson<'a> {
+    client_id: Option<&'a str>,
+    period: String,
+    steps: Vec<StepJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct StepJson<'a> {
+    id: &'a str,
+    kind: &'static str,
+    status: &'static str,
+    summary: &'a str,
+    details: &'a [String],
+    /// Extras for manual steps.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    not_applicable: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    owner: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signed_off_by: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signed_off_at: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    evidence: Option<String>,
+}
+
+fn evidence_text(evidence: &crate::model::Evidence) -> String {
+    match evidence {
+        crate::model::Evidence::Attachment(path) => {
+            format!("attachments/{}", crate::error::display_path(path))
+        }
+        crate::model::Evidence::Url(url) => url.clone(),
+    }
+}
+
+/// The bytes of `checklist.json` (a client's; the agency's has `client_id` null).
+pub fn checklist(checklist: &crate::checklist::Checklist) -> Vec<u8> {
+    let json = ChecklistJson {
+        client_id: checklist.client_id.as_deref(),
+        period: checklist.period.to_string(),
+        steps: checklist
+            .steps
+            .iter()
+            .map(|s| StepJson {
+                id: &s.id,
+                kind: if s.manual { "manual" } else { "auto" },
+                status: s.status.as_str(),
+                summary: &s.summary,
+                details: &s.details,
+                not_applicable: s.not_applicable,
+                owner: s.owner.as_deref(),
+                signed_off_by: s.signed_off_by.as_deref(),
+                signed_off_at: s.signed_off_at.as_deref(),
+                evidence: s.evidence.as_ref().map(evidence_text),
+            })
+            .collect(),
+    };
+    let mut bytes = serde_json::to_vec_pretty(&json).expect("checklist JSON has only string keys");
+    bytes.push(b'\n');
+    bytes
+}
+
+#[derive(Serialize)]
+struct RowJson {
+    file: String,
+    line: u64,
+    source_campaign_id: String,
+    date: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    duplicate_of: Option<String>,
+}
+
+#[derive(Serialize)]
+struct LeafJson {
+    file: String,
+    line: u64,
+}
+
+#[derive(Serialize)]
+struct VarianceJson<'a> {
+    client_id: &'a str,
+    line_id: &'a str,
+    cause: &'static str,
+    summary: &'a str,
+    days: Vec<String>,
+    rows: Vec<String>,
+    explained: bool,
+    explained_by: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ConservationJson {
+    file: String,
+    source: String,
+    rows_read: usize,
+    billed: usize,
+    out_of_flight: usize,
+    unmapped: usize,
+    duplicates: usize,
+    totals: usize,
+    blank: usize,
+}
+
+#[derive(Serialize)]
+struct ExceptionsJson<'a> {
+    period: String,
+    unmapped: Vec<RowJson>,
+    duplicates: Vec<RowJson>,
+    out_of_flight: Vec<RowJson>,
+    totals: Vec<LeafJson>,
+    variances: Vec<VarianceJson<'a>>,
+    single_source: &'a [String],
+    conservation: Vec<ConservationJson>,
+}
+
+/// The bytes of `agency/<period>/exceptions.json`: every row not billed for a reason,
+/// every total row, every variance, each with file:line, and the conservation report.
+pub fn exceptions(
+    data: &crate::model::PeriodData,
+    books: &crate::invoice::PeriodBooks,
+    review: &crate::build::Review,
+) -> Vec<u8> {
+    use crate::model::RowClass;
+    let row = |index: usize| {
+        let r = &data.rows[index];
+        RowJson {
+            file: crate::error::display_path(&data.exports[r.origin.export].path),
+            line: r.origin.line,
+            source_campaign_id: r.source_campaign_id.to_string(),
+            date: r.date.to_string(),
+            duplicate_of: match r.class {
+                RowClass::Duplicate { of } => Some(crate::checklist::row_at(data, of)),
+                _ => None,
+            },
+        }
+    };
+    let of_class = |want: fn(&RowClass) -> bool| {
+        (0..data.rows.len())
+            .filter(|i| want(&data.rows[*i].class))
+            .map(row)
+            .collect()
+    };
+    let totals = data
+        .exports
+        .iter()
+        .flat_map(|e| {
+            e.total_lines.iter().map(move |line| LeafJson {
+                file: crate::error::display_path(&e.path),
+                line: *line,
+            })
+        })
+        .collect();
+    let json = ExceptionsJson {
+        period: data.period.to_string(),
+        unmapped: of_class(|c| *c == RowClass::Unmapped),
+        duplicates: of_class(|c| matches!(c, RowClass::Duplicate { .. })),
+        out_of_flight: books.out_of_flight.iter().copied().map(row).collect(),
+        totals,
+        variances: review
+            .variances
+            .variances
+            .iter()
+            .map(|v| VarianceJson {
+                client_id: &v.client_id,
+                line_id: &v.line_id,
+                cause: v.cause.as_str(),
+                summary: &v.summary,
+                days: v.days.iter().map(ToString::to_string).collect(),
+                rows: v
+                    .rows
+                    .iter()
+                    .map(|r| crate::checklist::row_at(data, *r))
+                    .collect(),
+                explained: v.explained_by.is_some(),
+                explained_by: v.explained_by.as_ref().map(|e| match e {
+                    crate::variance::ExplainedBy::Cap => "the cap".to_owned(),
+                    crate::variance::ExplainedBy::Note(i) => data.explanations[*i].at.file_line(),
+                    crate::variance::ExplainedBy::Adjustment(id) => format!("adjustment {id}"),
+                }),
+            })
+            .collect(),
+        single_source: &review.variances.single_source,
+        conservation: review
+            .conservation
+            .iter()
+            .map(|c| ConservationJson {
+                file: crate::error::display_path(&c.file),
+                source: c.source.clone(),
+                rows_read: c.rows_read,
+                billed: c.billed,
+                out_of_flight: c.out_of_flight,
+                unmapped: c.unmapped,
+                duplicates: c.duplicate,
+                totals: c.total,
+                blank: c.blank,
+            })
+            .collect(),
+    };
+    let mut bytes = serde_json::to_vec_pretty(&json).expect("exceptions JSON has only string keys");
+    bytes.push(b'\n');
+    bytes
+}
