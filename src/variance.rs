@@ -198,36 +198,29 @@ fn line_variances(
             .find(|l| l.line_id == line.line_id)
             .map(|l| l.net)
             .filter(|net| *net > Decimal::ZERO);
-        if let Some(net_prev) = previous_net {
-            if let Some(pct) =
-                percent_change(line.net, net_prev).filter(|p| *p > tolerances.prior_period_pct)
-            {
-                let summary = format!(
-                    "net {} against {net_prev} in {}: {}% change, tolerance {}%",
-                    line.net,
-                    previous_data.period,
-                    pct.round_dp(1),
-                    tolerances.prior_period_pct
-                );
-                add(CauseCode::PriorPeriodChange, summary, Vec::new());
-            }
+        let change = previous_net.and_then(|prev| Some((prev, percent_change(line.net, prev)?)));
+        if let Some((net_prev, pct)) = change.filter(|(_, p)| *p > tolerances.prior_period_pct) {
+            let summary = format!(
+                "net {} against {net_prev} in {}: {}% change, tolerance {}%",
+                line.net,
+                previous_data.period,
+                pct.round_dp(1),
+                tolerances.prior_period_pct
+            );
+            add(CauseCode::PriorPeriodChange, summary, Vec::new());
         }
         let locked_before = LockedRates::of(previous_data);
         let mut moved = Vec::new();
         for used in line.fx.iter().chain(&line.spend_fx) {
-            if let Some(before) = locked_before.get(used.from, used.to) {
-                if let Some(pct) = percent_change(used.rate, before.rate)
-                    .filter(|p| *p > tolerances.fx_movement_pct)
-                {
-                    moved.push(format!(
-                        "{}->{} {} -> {} ({}%)",
-                        used.from,
-                        used.to,
-                        before.rate,
-                        used.rate,
-                        pct.round_dp(1)
-                    ));
-                }
+            let before = locked_before.get(used.from, used.to);
+            let change = before.and_then(|b| Some((b, percent_change(used.rate, b.rate)?)));
+            if let Some((before, pct)) = change.filter(|(_, p)| *p > tolerances.fx_movement_pct) {
+                let (from, to, rate) = (used.from, used.to, used.rate);
+                moved.push(format!(
+                    "{from}->{to} {} -> {rate} ({}%)",
+                    before.rate,
+                    pct.round_dp(1)
+                ));
             }
         }
         if !moved.is_empty() {
