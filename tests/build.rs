@@ -263,3 +263,50 @@ fn sample_totals_agree_with_the_generators_independent_computation() {
         "18 documents' totals and their state at 2026-10-31"
     );
 }
+
+/// The generator lists the variances its own computation expects the sample to have
+/// (sample-data/README.md): exactly those are found, and all are explained.
+#[test]
+fn sample_variances_agree_with_the_generator() {
+    let readme = std::fs::read_to_string(manifest("sample-data/README.md")).unwrap();
+    let listed = readme
+        .lines()
+        .skip_while(|l| !l.starts_with("Variances the data produces"))
+        .nth(1)
+        .unwrap();
+    let mut expected: Vec<String> = listed
+        .trim_end_matches('.')
+        .split(", ")
+        .map(|item| {
+            // "`bw-display-cpm` ad_server_discrepancy (2026-08)"
+            let parts: Vec<&str> = item.split_whitespace().collect();
+            format!(
+                "{} {} {}",
+                parts[2].trim_matches(|c| c == '(' || c == ')'),
+                parts[0].trim_matches('`'),
+                parts[1]
+            )
+        })
+        .collect();
+    expected.sort();
+    let temp = tempfile::tempdir().unwrap();
+    let out = temp.path().join("site");
+    assert!(build(&manifest("sample-data"), &out).status.success());
+    let mut found = Vec::new();
+    for (path, bytes) in files(&out) {
+        if path.starts_with("agency/") && path.ends_with("/exceptions.json") {
+            let json: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            for v in json["variances"].as_array().unwrap() {
+                assert_eq!(v["explained"], true, "{v}");
+                found.push(format!(
+                    "{} {} {}",
+                    json["period"].as_str().unwrap(),
+                    v["line_id"].as_str().unwrap(),
+                    v["cause"].as_str().unwrap()
+                ));
+            }
+        }
+    }
+    found.sort();
+    assert_eq!(found, expected);
+}
