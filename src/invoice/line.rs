@@ -4,7 +4,8 @@
 
 use super::{BillingError, FxUse, History};
 use crate::model::{
-    Currency, Exact, Metric, Period, PeriodData, PricingModel, Project, Rounding, SourceKind, sum,
+    Currency, Exact, Metric, Milestone, Period, PeriodData, PricingModel, Project, Rounding,
+    SourceKind, sum,
 };
 use crate::reconcile::{CampaignRows, DayUnits, LockedRates, Terms, units_by_day};
 use chrono::NaiveDate;
@@ -52,17 +53,6 @@ pub struct Cap {
     pub over: Decimal,
 }
 
-/// A milestone billed on this line in the period.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MilestoneBill {
-    pub milestone_id: String,
-    pub description: String,
-    pub amount: Decimal,
-    pub accepted_on: Option<NaiveDate>,
-    pub accepted_by: Option<String>,
-    pub acceptance_ref: Option<String>,
-}
-
 /// One invoice line and its evidence.
 #[derive(Debug, Clone)]
 pub struct LineBill {
@@ -98,7 +88,8 @@ pub struct LineBill {
     pub out_of_flight: Vec<usize>,
     /// Media spend conversions (media_pct).
     pub spend_fx: Vec<FxUse>,
-    pub milestones: Vec<MilestoneBill>,
+    /// Milestones billed on the line in the period.
+    pub milestones: Vec<Milestone>,
     /// Timesheet entries billed (indices into the period's timesheets).
     pub timesheets: Vec<usize>,
 }
@@ -281,14 +272,7 @@ pub fn bill(
                         .accepted_on
                         .is_some_and(|d| ctx.period().contains(d));
                 if accepted && !history.milestone_billed(&line.line_id, &milestone.milestone_id) {
-                    bill.milestones.push(MilestoneBill {
-                        milestone_id: milestone.milestone_id.clone(),
-                        description: milestone.description.clone(),
-                        amount: milestone.amount,
-                        accepted_on: milestone.accepted_on,
-                        accepted_by: milestone.accepted_by.clone(),
-                        acceptance_ref: milestone.acceptance_ref.clone(),
-                    });
+                    bill.milestones.push(milestone.clone());
                 }
             }
             bill.quantity = Decimal::from(bill.milestones.len());

@@ -4,7 +4,7 @@
 
 mod line;
 
-pub use line::{Cap, DayBill, LineBill, MilestoneBill, Segment};
+pub use line::{Cap, DayBill, LineBill, Segment};
 
 use crate::model::{
     AdjustmentKind, ApprovalStatus, Client, Currency, Exact, Period, PeriodData, Project, RowClass,
