@@ -3,7 +3,7 @@
 //! rules themselves) explained it.
 
 use crate::invoice::{Invoice, LineBill, PeriodBooks};
-use crate::model::{CauseCode, PeriodData, PricingModel, Project, RowClass, Tolerances};
+use crate::model::{CauseCode, PeriodData, PricingModel, Project, Tolerances};
 use crate::reconcile::LockedRates;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -262,14 +262,4 @@ fn explanation<'a>(
             })
         })
         .map(|a| ExplainedBy::Adjustment(a.adjustment_id.clone()))
-}
-
-/// Rows of a period's campaigns that are duplicates of a row of the campaign.
-pub fn is_duplicate_of_campaign(data: &PeriodData, row: usize, campaign: &str) -> bool {
-    match &data.rows[row].class {
-        RowClass::Duplicate { of } => {
-            matches!(&data.rows[*of].class, RowClass::Mapped { campaign: c } if &**c == campaign)
-        }
-        _ => false,
-    }
 }

@@ -48,14 +48,6 @@ impl<'a> Terms<'a> {
             .or(self.line.rate)
     }
 
-    /// The change orders that set the rate on `day` (the last one wins), if any.
-    pub fn rate_change_on(&self, day: NaiveDate) -> Option<&'a ChangeOrder> {
-        self.in_force(day)
-            .filter(|c| c.rate.is_some())
-            .last()
-            .copied()
-    }
-
     /// The budget in force at the period's last day (`None`: no cap).
     pub fn budget(&self) -> Option<Decimal> {
         self.in_force(self.period.last())
