@@ -13,8 +13,10 @@ use crate::checklist::{self, Checklist, ClientPeriod};
 use crate::error::LoadError;
 use crate::ingest::Loaded;
 use crate::invoice::{self, BillingError, PeriodBooks};
-use crate::render;
+use crate::render::{self, TemplateError, Templates};
+use crate::seal;
 use crate::variance::{self, PeriodVariances};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The top-level entries a build writes; an existing output holding anything else is
@@ -29,6 +31,8 @@ pub enum BuildError {
     Billing(#[from] BillingError),
     #[error(transparent)]
     Account(#[from] AccountError),
+    #[error(transparent)]
+    Template(#[from] TemplateError),
     #[error(
         "{}: rows read {} != billed {} + out of flight {} + unmapped {} + duplicate {} + total {} + blank {}: a row is unaccounted for (a bug in tallyseal; please report it)",
         .0.file.display(), .0.rows_read, .0.billed, .0.out_of_flight, .0.unmapped, .0.duplicate, .0.total, .0.blank
@@ -107,14 +111,15 @@ pub fn review(
     Ok(reviews)
 }
 
-/// Builds the project at `dir` into `out`.
+/// Builds the project at `dir` into `out`: load, bill, settle, review, render, write.
 pub fn build(dir: &Path, out: &Path) -> Result<Built, BuildError> {
     check_output(dir, out)?;
     let loaded = Project::load(dir)?;
     let books = invoice::bill(&loaded.project)?;
     let statements = account::settle(&loaded.project, &books)?;
     let reviews = review(&loaded.project, &books, &statements)?;
-    let files = render_files(&loaded.project, &books, &statements, &reviews);
+    let templates = Templates::load(&loaded.project.dir)?;
+    let files = site_files(&templates, &loaded.project, &books, &statements, &reviews)?;
     write_atomically(out, &files)?;
     Ok(Built {
         loaded,
@@ -125,46 +130,43 @@ pub fn build(dir: &Path, out: &Path) -> Result<Built, BuildError> {
     })
 }
 
-/// Every output file, path relative to the site, in a stable order.
-fn render_files(
+/// Every output file, path relative to the site: the rendered pages and files, the
+/// clients' slices of the raw exports, and the attachments their records reference.
+fn site_files(
+    templates: &Templates,
     project: &Project,
     books: &[PeriodBooks],
     statements: &[Vec<Statement>],
     reviews: &[Review],
-) -> Vec<(PathBuf, Vec<u8>)> {
-    let bundle = |client_id: &str, period: crate::model::Period| {
-        Path::new("clients")
-            .join(client_id)
-            .join(period.to_string())
-    };
-    let mut files = Vec::new();
-    for (index, period) in books.iter().enumerate() {
-        for invoice in &period.invoices {
-            files.push((
-                bundle(&invoice.client_id, period.period).join("invoice.json"),
-                render::json::invoice(invoice),
-            ));
-        }
-        for (statement, checklist) in statements[index].iter().zip(&reviews[index].checklists) {
-            let folder = bundle(&statement.client_id, statement.period);
-            files.push((
-                folder.join("account.json"),
-                render::json::account(statement),
-            ));
-            files.push((
-                folder.join("checklist.json"),
-                render::json::checklist(checklist),
-            ));
-        }
-        let agency = Path::new("agency").join(period.period.to_string());
-        files.push((
-            agency.join("checklist.json"),
-            render::json::checklist(&reviews[index].agency),
-        ));
-        let exceptions = render::json::exceptions(&project.periods[index], period, &reviews[index]);
-        files.push((agency.join("exceptions.json"), exceptions));
+) -> Result<Vec<(PathBuf, Vec<u8>)>, BuildError> {
+    let rendered = render::site(templates, project, books, statements, reviews)?;
+    let mut files = rendered.files;
+    for (path, source) in rendered.copies {
+        let bytes = std::fs::read(&source).map_err(io(&source))?;
+        files.push((path, bytes));
     }
-    files
+    for (index, data) in project.periods.iter().enumerate() {
+        for statement in &statements[index] {
+            let folder = Path::new("clients")
+                .join(&statement.client_id)
+                .join(data.period.to_string())
+                .join("data");
+            let mut leaves: BTreeMap<usize, Vec<u64>> = BTreeMap::new();
+            for row in checklist::client_rows(project, data, &statement.client_id) {
+                let origin = &data.rows[row].origin;
+                leaves.entry(origin.export).or_default().push(origin.leaf);
+            }
+            for (export, leaves) in leaves {
+                let export = &data.exports[export];
+                let source = project.dir.join(&export.path);
+                let bytes = seal::slice::slice(&source, export, &leaves).map_err(io(&source))?;
+                let name = export.path.file_name().unwrap_or_default();
+                files.push((folder.join(name), bytes));
+            }
+        }
+    }
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(files)
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BuildError + '_ {

@@ -1,4 +1,122 @@
-//! Render: the computed result as files. Works from the result only and never re-reads
-//! inputs. For now the machine-readable `invoice.json`; pages come with the portals.
+//! Render: the computed result as the files of the site (outputs.md). Works from the
+//! result only and never re-reads inputs; files that are copied byte for byte (the
+//! attachments) are named here and copied by `build`.
+//!
+//! [`site`] reads like the layout: one portal per client ([`portal`]), then the
+//! agency's internal view ([`agency`]). Pages come from Tera [`templates`]; numbers and
+//! dates are written for people by [`format`]; Markdown passes [`markdown`]'s sanitiser;
+//! charts are inline SVG laid out by [`chart`]; each line's rows are a CSV ([`rows`]);
+//! the machine-readable files are [`json`].
 
+pub mod agency;
+pub mod chart;
+pub mod format;
 pub mod json;
+pub mod markdown;
+pub mod portal;
+pub mod rows;
+pub mod templates;
+pub mod words;
+
+use crate::account::Statement;
+use crate::build::Review;
+use crate::invoice::PeriodBooks;
+use crate::model::Project;
+use serde::Serialize;
+use std::path::PathBuf;
+pub use templates::{TemplateError, Templates};
+
+/// Everything a site is rendered from.
+pub struct Site<'a> {
+    pub project: &'a Project,
+    pub books: &'a [PeriodBooks],
+    pub statements: &'a [Vec<Statement>],
+    pub reviews: &'a [Review],
+    /// The stylesheet, rendered once and written beside the pages that use it.
+    pub style: Vec<u8>,
+}
+
+/// A link of the navigation.
+#[derive(Debug, Clone, Serialize)]
+pub struct Link {
+    pub label: String,
+    pub href: String,
+    pub current: bool,
+}
+
+/// What every page shows around its content: who it is from and for, and the way to
+/// the other pages. Every href is relative to the page.
+#[derive(Debug, Clone, Serialize)]
+pub struct Frame {
+    pub agency: String,
+    pub client: Option<String>,
+    pub title: String,
+    pub css: String,
+    pub home: String,
+    pub crumbs: Vec<Link>,
+    pub tabs: Vec<Link>,
+    pub periods: Vec<Link>,
+    /// The agency's internal view, never to be published to clients.
+    pub internal: bool,
+}
+
+pub type RenderError = TemplateError;
+
+/// The files of a site: rendered bytes, and files copied from the project.
+pub struct Output<'t> {
+    templates: &'t Templates,
+    pub files: Vec<(PathBuf, Vec<u8>)>,
+    /// `(path in the site, path of the source file)`.
+    pub copies: Vec<(PathBuf, PathBuf)>,
+}
+
+impl Output<'_> {
+    pub fn file(&mut self, path: PathBuf, bytes: Vec<u8>) {
+        self.files.push((path, bytes));
+    }
+
+    pub fn page(
+        &mut self,
+        path: PathBuf,
+        template: &str,
+        context: &impl Serialize,
+    ) -> Result<(), RenderError> {
+        let bytes = self.templates.render(template, context)?;
+        self.files.push((path, bytes));
+        Ok(())
+    }
+
+    pub fn copy(&mut self, path: PathBuf, source: PathBuf) {
+        self.copies.push((path, source));
+    }
+}
+
+/// Renders every page and file of the site.
+pub fn site<'t>(
+    templates: &'t Templates,
+    project: &Project,
+    books: &[PeriodBooks],
+    statements: &[Vec<Statement>],
+    reviews: &[Review],
+) -> Result<Output<'t>, RenderError> {
+    let site = Site {
+        project,
+        books,
+        statements,
+        reviews,
+        style: templates.render("style.css", &serde_json::json!({}))?,
+    };
+    let mut out = Output {
+        templates,
+        files: Vec::new(),
+        copies: Vec::new(),
+    };
+    for client in &project.clients {
+        let periods = portal::client_periods(&site, &client.client_id);
+        if !periods.is_empty() {
+            portal::render(&site, client, &periods, &mut out)?;
+        }
+    }
+    agency::render(&site, &mut out)?;
+    Ok(out)
+}

@@ -1,0 +1,46 @@
+//! Client slices (seal.md): the header leaf of a raw export followed by one client's
+//! data leaves, in file order, read from the export by position. The slice is a valid
+//! CSV that holds the client's rows exactly as exported and nothing of anyone else's.
+
+use crate::model::{ExportFile, LeafClass};
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+
+/// The bytes of the slice of `export` (at `path`) holding the data leaves `leaves`
+/// (indices, in any order). Adjacent leaves are read in one piece.
+pub fn slice(path: &Path, export: &ExportFile, leaves: &[u64]) -> std::io::Result<Vec<u8>> {
+    let header = export
+        .leaf_classes
+        .iter()
+        .position(|c| *c == LeafClass::Header);
+    let mut wanted: Vec<usize> = header
+        .into_iter()
+        .chain(leaves.iter().map(|l| *l as usize))
+        .collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let mut runs: Vec<std::ops::Range<u64>> = Vec::new();
+    for leaf in wanted {
+        let range = export.leaf_range(leaf);
+        match runs.last_mut() {
+            Some(last) if last.end == range.start => last.end = range.end,
+            _ => runs.push(range),
+        }
+    }
+    let mut file = std::fs::File::open(path)?;
+    let mut bytes = Vec::with_capacity(runs.iter().map(|r| (r.end - r.start) as usize).sum());
+    for run in runs {
+        file.seek(SeekFrom::Start(run.start))?;
+        let before = bytes.len();
+        (&mut file)
+            .take(run.end - run.start)
+            .read_to_end(&mut bytes)?;
+        if (bytes.len() - before) as u64 != run.end - run.start {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "the file is shorter than when it was read: it changed during the build",
+            ));
+        }
+    }
+    Ok(bytes)
+}
