@@ -128,8 +128,14 @@ fn line_variances(
                     })
                     .map(|d| d.date)
                     .collect();
+                let kind = project
+                    .line(&line.line_id)
+                    .and_then(|l| l.basis)
+                    .unwrap_or(crate::model::SourceKind::AdServer);
                 let summary = format!(
-                    "basis {basis} vs other {other}: {pct} apart, tolerance {}%",
+                    "{} {basis} (billed) vs {} {other}: {pct} apart, tolerance {}%",
+                    kind.as_str().replace('_', " "),
+                    kind.other().as_str().replace('_', " "),
                     tolerances.discrepancy_pct
                 );
                 add(CauseCode::AdServerDiscrepancy, summary, days);
