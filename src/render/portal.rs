@@ -559,6 +559,26 @@ struct PaymentRow {
     to_credit: Option<String>,
 }
 
+/// The payments of a statement's period and where each went.
+fn payment_rows(statement: &Statement) -> Vec<PaymentRow> {
+    let currency = statement.currency;
+    statement
+        .payments
+        .iter()
+        .map(|p| PaymentRow {
+            payment_id: p.payment_id.clone(),
+            received_on: format::date(p.received_on),
+            amount: money(p.amount, currency),
+            applied: p
+                .applied
+                .iter()
+                .map(|a| format!("{} {}", a.number, money(a.amount, currency)))
+                .collect(),
+            to_credit: (!p.to_credit.is_zero()).then(|| money(p.to_credit, currency)),
+        })
+        .collect()
+}
+
 fn period_page(client: &Client, cp: &ClientPeriod, neighbours: &Neighbours) -> PeriodPage {
     let currency = cp.statement.currency;
     let state = |number: &str| cp.statement.documents.iter().find(|d| d.number == number);
@@ -601,22 +621,7 @@ fn period_page(client: &Client, cp: &ClientPeriod, neighbours: &Neighbours) -> P
             .map(|n| markdown::to_html(n)),
         ar: money(cp.statement.ar, currency),
         account_credit: money(cp.statement.account_credit, currency),
-        payments: cp
-            .statement
-            .payments
-            .iter()
-            .map(|p| PaymentRow {
-                payment_id: p.payment_id.clone(),
-                received_on: format::date(p.received_on),
-                amount: money(p.amount, currency),
-                applied: p
-                    .applied
-                    .iter()
-                    .map(|a| format!("{} {}", a.number, money(a.amount, currency)))
-                    .collect(),
-                to_credit: (!p.to_credit.is_zero()).then(|| money(p.to_credit, currency)),
-            })
-            .collect(),
+        payments: payment_rows(cp.statement),
     }
 }
 
@@ -905,21 +910,7 @@ fn account_page(statement: &Statement) -> AccountPage {
                 )
             })
             .collect(),
-        payments: statement
-            .payments
-            .iter()
-            .map(|p| PaymentRow {
-                payment_id: p.payment_id.clone(),
-                received_on: format::date(p.received_on),
-                amount: money(p.amount, currency),
-                applied: p
-                    .applied
-                    .iter()
-                    .map(|a| format!("{} {}", a.number, money(a.amount, currency)))
-                    .collect(),
-                to_credit: (!p.to_credit.is_zero()).then(|| money(p.to_credit, currency)),
-            })
-            .collect(),
+        payments: payment_rows(statement),
         account_credit: money(statement.account_credit, currency),
         ar: money(statement.ar, currency),
         dso: statement.dso.map(dso_text),
@@ -1406,10 +1397,10 @@ fn line_page(site: &Site, cp: &ClientPeriod, invoice: &Invoice, line: &LineBill)
         ),
         basis: counts_units.then(|| words::source_kind(basis_kind)),
         other: counts_units.then(|| words::source_kind(basis_kind.other())),
-        quantity_noun: if line.model == PricingModel::MediaPct {
-            "Media spend"
-        } else {
-            "Quantity"
+        quantity_noun: match line.model {
+            PricingModel::MediaPct => "Media spend",
+            PricingModel::Hourly => "Hours",
+            _ => "Quantity",
         },
         computation,
         net: money(line.net, invoice.currency),
