@@ -43,7 +43,8 @@ struct ClientRow {
     status_label: Option<&'static str>,
     ar: Option<String>,
     overdue: Option<String>,
-    oldest_bucket: Option<String>,
+    /// Open balances by age: `1–30 days overdue: CHF 42,427.35`.
+    aging: Vec<String>,
     dso: Option<String>,
     failures: Vec<String>,
     checklist: &'static str,
@@ -75,14 +76,6 @@ fn client_row(site: &Site, client: &crate::model::Client) -> ClientRow {
             .filter(|d| d.bucket.is_some())
             .map(|d| d.balance)
             .sum()
-    });
-    let oldest = latest.and_then(|p| {
-        p.statement
-            .documents
-            .iter()
-            .filter(|d| d.bucket.is_some() && d.balance > Decimal::ZERO)
-            .max_by_key(|d| d.days_past_due)
-            .and_then(|d| d.bucket)
     });
     let state = latest.and_then(|p| {
         let invoice = p.invoice?;
@@ -120,7 +113,14 @@ fn client_row(site: &Site, client: &crate::model::Client) -> ClientRow {
         status_label: state.map(|s| format::status(s.status.as_str())),
         ar: latest.map(|p| money(p.statement.ar, currency)),
         overdue: overdue.map(|o| money(o, currency)),
-        oldest_bucket: oldest.map(format::bucket),
+        aging: latest
+            .map(|p| {
+                super::portal::aging(p.statement)
+                    .into_iter()
+                    .map(|row| format!("{}: {}", row.label, row.amount))
+                    .collect()
+            })
+            .unwrap_or_default(),
         dso: latest.and_then(|p| p.statement.dso).map(|mut d| {
             d.rescale(1);
             format!("{d} days")

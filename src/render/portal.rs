@@ -382,9 +382,9 @@ struct IndexPage {
 }
 
 #[derive(Serialize)]
-struct AgingRow {
-    label: String,
-    amount: String,
+pub(super) struct AgingRow {
+    pub(super) label: String,
+    pub(super) amount: String,
     count: usize,
 }
 
@@ -409,7 +409,7 @@ struct DocumentLink {
 }
 
 /// Aging of the open documents of a statement: current, then each overdue bucket.
-fn aging(statement: &Statement) -> Vec<AgingRow> {
+pub(super) fn aging(statement: &Statement) -> Vec<AgingRow> {
     let mut rows: Vec<(String, Decimal, usize)> = Vec::new();
     for document in &statement.documents {
         if document.balance <= Decimal::ZERO {
