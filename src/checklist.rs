@@ -91,6 +91,17 @@ pub struct Checklist {
     pub steps: Vec<Step>,
 }
 
+impl Checklist {
+    /// The checklist's result: its worst step (pass when it has none).
+    pub fn status(&self) -> StepStatus {
+        self.steps
+            .iter()
+            .map(|s| s.status)
+            .max()
+            .unwrap_or(StepStatus::Pass)
+    }
+}
+
 /// `file:line` of a delivery row.
 pub fn row_at(data: &PeriodData, row: usize) -> String {
     let origin = &data.rows[row].origin;

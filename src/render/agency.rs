@@ -4,8 +4,8 @@
 //! client's portal.
 
 use super::format::{self, money};
-use super::portal::{ClientPeriod, client_periods, step_rows};
-use super::{Frame, Link, Output, RenderError, Site, words};
+use super::portal::{ClientPeriod, step_rows};
+use super::{Frame, Link, Output, Page, RenderError, Site, words};
 use crate::checklist::{StepStatus, row_at};
 use crate::model::{Currency, PeriodData, RowClass};
 use rust_decimal::Decimal;
@@ -15,12 +15,6 @@ use std::path::Path;
 
 /// Rows listed on a page per kind of exception; the rest are in `exceptions.json`.
 const LISTED: usize = 500;
-
-#[derive(Serialize)]
-struct Page<'a, T: Serialize> {
-    frame: &'a Frame,
-    page: T,
-}
 
 #[derive(Serialize)]
 struct IndexPage {
@@ -64,8 +58,7 @@ struct PeriodRow {
     failing_clients: usize,
 }
 
-fn client_row(site: &Site, client: &crate::model::Client) -> ClientRow {
-    let periods = client_periods(site, &client.client_id);
+fn client_row(client: &crate::model::Client, periods: &[ClientPeriod]) -> ClientRow {
     let latest: Option<&ClientPeriod> = periods.last();
     let portal = format!("../clients/{}/", client.client_id);
     let currency = client.currency;
@@ -93,9 +86,7 @@ fn client_row(site: &Site, client: &crate::model::Client) -> ClientRow {
                 .count()
         })
     };
-    let checklist = latest
-        .and_then(|p| p.checklist.steps.iter().map(|s| s.status).max())
-        .unwrap_or(StepStatus::Pass);
+    let checklist = latest.map_or(StepStatus::Pass, |p| p.checklist.status());
     ClientRow {
         client_id: client.client_id.clone(),
         name: client.name.clone(),
@@ -121,10 +112,7 @@ fn client_row(site: &Site, client: &crate::model::Client) -> ClientRow {
                     .collect()
             })
             .unwrap_or_default(),
-        dso: latest.and_then(|p| p.statement.dso).map(|mut d| {
-            d.rescale(1);
-            format!("{d} days")
-        }),
+        dso: latest.and_then(|p| p.statement.dso).map(format::days),
         failures: latest
             .map(|p| {
                 p.checklist
@@ -317,12 +305,7 @@ fn period_page(site: &Site, index: usize) -> PeriodPage {
                     .invoices
                     .iter()
                     .find(|i| i.client_id == statement.client_id);
-                let worst = checklist
-                    .steps
-                    .iter()
-                    .map(|s| s.status)
-                    .max()
-                    .unwrap_or(StepStatus::Pass);
+                let worst = checklist.status();
                 PeriodClient {
                     client_id: statement.client_id.clone(),
                     name: site
@@ -380,7 +363,12 @@ fn period_page(site: &Site, index: usize) -> PeriodPage {
 }
 
 /// Every file of the agency's view.
-pub fn render(site: &Site, out: &mut Output) -> Result<(), RenderError> {
+/// `portals`: each client with its periods, in the project's client order.
+pub fn render(
+    site: &Site,
+    portals: &[(&crate::model::Client, Vec<ClientPeriod>)],
+    out: &mut Output,
+) -> Result<(), RenderError> {
     let root = Path::new("agency");
     let agency = &site.project.config.agency;
     let period_links = |current: Option<usize>, prefix: &str| -> Vec<Link> {
@@ -414,11 +402,9 @@ pub fn render(site: &Site, out: &mut Output) -> Result<(), RenderError> {
         &Page {
             frame: &frame,
             page: IndexPage {
-                clients: site
-                    .project
-                    .clients
+                clients: portals
                     .iter()
-                    .map(|c| client_row(site, c))
+                    .map(|(client, periods)| client_row(client, periods))
                     .collect(),
                 periods: (0..site.project.periods.len())
                     .rev()

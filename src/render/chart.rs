@@ -1,6 +1,7 @@
 //! Inline SVG charts without JavaScript: the geometry is computed here from the line's
 //! days, and the template draws it. Only numbers and fixed labels reach the SVG; the
-//! same figures are in the daily table beside each chart.
+//! same figures are in the daily table beside each chart. Floats only place pixels;
+//! every number a reader sees is formatted from the exact decimal.
 
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;

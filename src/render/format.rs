@@ -107,6 +107,13 @@ fn exact_text(value: Decimal, min_decimals: u32) -> String {
     value.to_string()
 }
 
+/// Days sales outstanding to one decimal, as account.json writes it: `35.9 days`.
+pub fn days(dso: Decimal) -> String {
+    let mut one = dso;
+    one.rescale(1);
+    format!("{one} days")
+}
+
 /// `2026-10-31` → `31 October 2026`.
 pub fn date(date: NaiveDate) -> String {
     format!(

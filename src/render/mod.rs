@@ -62,6 +62,13 @@ pub struct Frame {
 
 pub type RenderError = TemplateError;
 
+/// What every page template receives: the frame around it and its own content.
+#[derive(Serialize)]
+pub struct Page<'a, T: Serialize> {
+    pub frame: &'a Frame,
+    pub page: T,
+}
+
 /// The files of a site: rendered bytes, and files copied from the project.
 pub struct Output<'t> {
     templates: &'t Templates,
@@ -111,12 +118,16 @@ pub fn site<'t>(
         files: Vec::new(),
         copies: Vec::new(),
     };
-    for client in &project.clients {
-        let periods = portal::client_periods(&site, &client.client_id);
+    let portals: Vec<_> = project
+        .clients
+        .iter()
+        .map(|client| (client, portal::client_periods(&site, &client.client_id)))
+        .collect();
+    for (client, periods) in &portals {
         if !periods.is_empty() {
-            portal::render(&site, client, &periods, &mut out)?;
+            portal::render(&site, client, periods, &mut out)?;
         }
     }
-    agency::render(&site, &mut out)?;
+    agency::render(&site, &portals, &mut out)?;
     Ok(out)
 }

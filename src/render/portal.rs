@@ -5,7 +5,7 @@
 
 use super::chart::{self, Chart, Plot};
 use super::format::{self, money, money_exact, number};
-use super::{Frame, Link, Output, Site, markdown, words};
+use super::{Frame, Link, Output, Page, Site, markdown, words};
 use crate::account::Statement;
 use crate::checklist::Checklist;
 use crate::invoice::{Invoice, LineBill};
@@ -62,12 +62,6 @@ struct Party<'a> {
     email: Option<&'a str>,
 }
 
-#[derive(Serialize)]
-struct Page<'a, T: Serialize> {
-    frame: &'a Frame,
-    page: T,
-}
-
 /// Counts of a checklist's statuses, and the steps that did not pass.
 #[derive(Serialize)]
 struct ChecklistSummary {
@@ -88,12 +82,7 @@ fn checklist_summary(checklist: &Checklist) -> ChecklistSummary {
             .filter(|s| s.status == status)
             .count()
     };
-    let worst = checklist
-        .steps
-        .iter()
-        .map(|s| s.status)
-        .max()
-        .unwrap_or(StepStatus::Pass);
+    let worst = checklist.status();
     ChecklistSummary {
         status: worst.as_str(),
         status_label: format::status(worst.as_str()),
@@ -212,7 +201,7 @@ pub fn render(
                         &format!("{} {}", kind_label(invoice), invoice.number),
                         "invoice.html",
                     ),
-                    page: invoice_page(site, client, invoice),
+                    page: invoice_page(site, client, cp.data, invoice),
                 },
             )?;
             out.file(folder.join("invoice.json"), super::json::invoice(invoice));
@@ -452,7 +441,7 @@ fn index_page(client: &Client, periods: &[ClientPeriod]) -> IndexPage {
         ar: latest.map(|p| money(p.statement.ar, p.statement.currency)),
         account_credit: latest.map(|p| money(p.statement.account_credit, p.statement.currency)),
         account_href: latest.map(|p| format!("{}/account.html", p.data.period)),
-        dso: latest.and_then(|p| p.statement.dso).map(dso_text),
+        dso: latest.and_then(|p| p.statement.dso).map(format::days),
         aging: latest.map(|p| aging(p.statement)).unwrap_or_default(),
         periods: periods
             .iter()
@@ -482,12 +471,6 @@ fn index_page(client: &Client, periods: &[ClientPeriod]) -> IndexPage {
             })
             .collect(),
     }
-}
-
-fn dso_text(dso: Decimal) -> String {
-    let mut one = dso;
-    one.rescale(1);
-    format!("{one} days")
 }
 
 // ---------------------------------------------------------------- period summary
@@ -772,14 +755,13 @@ struct InvoicePage<'a> {
     client_id: &'a str,
 }
 
-fn invoice_page<'a>(site: &'a Site, client: &'a Client, invoice: &'a Invoice) -> InvoicePage<'a> {
+fn invoice_page<'a>(
+    site: &'a Site,
+    client: &'a Client,
+    data: &PeriodData,
+    invoice: &'a Invoice,
+) -> InvoicePage<'a> {
     let agency = &site.project.config.agency;
-    let data = &site.project.periods[site
-        .project
-        .periods
-        .iter()
-        .position(|p| p.period == invoice.period)
-        .unwrap_or_default()];
     let mut po_numbers: Vec<String> = invoice
         .lines
         .iter()
@@ -913,7 +895,7 @@ fn account_page(statement: &Statement) -> AccountPage {
         payments: payment_rows(statement),
         account_credit: money(statement.account_credit, currency),
         ar: money(statement.ar, currency),
-        dso: statement.dso.map(dso_text),
+        dso: statement.dso.map(format::days),
         aging: aging(statement),
     }
 }

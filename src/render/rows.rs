@@ -24,13 +24,16 @@ pub fn line_csv(project: &Project, data: &PeriodData, line: &LineBill) -> Option
     let mut out = csv::WriterBuilder::new()
         .terminator(csv::Terminator::Any(b'\n'))
         .from_writer(Vec::new());
-    let result = match line.model {
+    let written = match line.model {
         PricingModel::Hourly => timesheets(&mut out, data, line),
         PricingModel::Milestone => milestones(&mut out, line),
         _ => delivery(&mut out, project, data, line),
     };
-    result.ok()?;
-    out.into_inner().ok()
+    written.expect("a CSV written to memory cannot fail");
+    Some(
+        out.into_inner()
+            .expect("a CSV written to memory cannot fail"),
+    )
 }
 
 type Writer = csv::Writer<Vec<u8>>;
