@@ -503,3 +503,53 @@ fn a_projects_template_overrides_the_built_in_one() {
     assert!(!failed.status.success());
     assert!(String::from_utf8_lossy(&failed.stderr).contains("account.html"));
 }
+
+#[test]
+fn evidence_pages_chart_the_days_and_mark_those_out_of_tolerance() {
+    let temp = tempfile::tempdir().unwrap();
+    let site = temp.path().join("site");
+    build_ok(&sample(), &site);
+    // Every discrepancy of the agency's exceptions: its days are the marked rows of the
+    // line's daily table, and the page has both charts.
+    let mut seen = 0;
+    for period in ["2026-08", "2026-09", "2026-10"] {
+        let exceptions: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(site.join("agency").join(period).join("exceptions.json")).unwrap(),
+        )
+        .unwrap();
+        for variance in exceptions["variances"].as_array().unwrap() {
+            if variance["cause"] != "ad_server_discrepancy" {
+                continue;
+            }
+            let page = site
+                .join("clients")
+                .join(variance["client_id"].as_str().unwrap())
+                .join(period)
+                .join("lines")
+                .join(format!("{}.html", variance["line_id"].as_str().unwrap()));
+            let html = std::fs::read_to_string(&page).unwrap();
+            assert_eq!(
+                html.matches("<svg class=\"chart\"").count(),
+                2,
+                "{}",
+                page.display()
+            );
+            let days = variance["days"].as_array().unwrap().len();
+            assert!(days > 0);
+            assert_eq!(
+                html.matches("<tr class=\"out\">").count(),
+                days,
+                "{}",
+                page.display()
+            );
+            assert_eq!(
+                html.matches("<rect class=\"band\"").count(),
+                days,
+                "{}",
+                page.display()
+            );
+            seen += 1;
+        }
+    }
+    assert!(seen > 0, "the sample has a discrepancy to check");
+}
