@@ -1,7 +1,7 @@
 //! `build`: the whole pipeline in one function, and the output written atomically.
 //!
-//! load → reconcile and invoice (period by period) → render → swap into place. The site
-//! is written into a fresh directory beside `--out` and renamed into place only when
+//! load → reconcile and invoice (period by period) → render → seal → swap into place.
+//! The site is written into a fresh directory beside `--out` and renamed into place only when
 //! everything succeeded, so `--out` is always either the previous complete site or the
 //! new one. An existing `--out` is replaced only if it holds nothing but what a build
 //! writes; tallyseal never deletes what it did not make.
@@ -11,13 +11,27 @@ use crate::account::{self, AccountError, Statement};
 use crate::check::{self, Conservation};
 use crate::checklist::{self, Checklist, ClientPeriod};
 use crate::error::LoadError;
+use crate::error::{Location, Warning, display_path};
 use crate::ingest::Loaded;
 use crate::invoice::{self, BillingError, PeriodBooks};
+use crate::model::{LeafClass, amount_text};
 use crate::render::{self, TemplateError, Templates};
-use crate::seal;
+use crate::seal::bundle::{self, Files};
+use crate::seal::keys::{KeyError, Signer};
+use crate::seal::merkle::Hash;
+use crate::seal::statement::{self, BundleStatement, PeriodSources, SourceCount};
+use crate::seal::{keys::hex, slice};
 use crate::variance::{self, PeriodVariances};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+
+/// How to build.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Build without a key: an unsigned preview, marked so on every page, whose bundles
+    /// have a manifest but no signature.
+    pub unsigned: bool,
+}
 
 /// The top-level entries a build writes; an existing output holding anything else is
 /// not ours to replace.
@@ -38,6 +52,26 @@ pub enum BuildError {
         .0.file.display(), .0.rows_read, .0.billed, .0.out_of_flight, .0.unmapped, .0.duplicate, .0.total, .0.blank
     )]
     Conservation(Box<Conservation>),
+    #[error(
+        "no signing key: set [signing] key_file in tallyseal.toml or TALLYSEAL_SIGNING_KEY (make a key with `tallyseal keygen --out keys/agency.pem`), or build an unsigned preview with --unsigned"
+    )]
+    NoKey,
+    #[error("the signing key: {0}")]
+    Key(#[from] KeyError),
+    #[error(
+        "{} would enter the site as {}: the private key never leaves the project",
+        .key.display(), .path.display()
+    )]
+    KeyInOutput { key: PathBuf, path: PathBuf },
+    #[error(
+        "{} and {} are both named {name}: a client's slices are named like their exports, so two exports of one period need different file names",
+        .first.display(), .second.display()
+    )]
+    SliceNameClash {
+        name: String,
+        first: PathBuf,
+        second: PathBuf,
+    },
     #[error("refusing to write the site to {}: {reason}", .out.display())]
     UnsafeOutput { out: PathBuf, reason: String },
     #[error("{}: {source}", .path.display())]
@@ -68,10 +102,12 @@ pub struct Review {
 }
 
 /// Reviews every period; a row unaccounted for stops the build.
+/// `key_id`: the key the bundles are signed with; none for an unsigned preview.
 pub fn review(
     project: &Project,
     books: &[PeriodBooks],
     statements: &[Vec<Statement>],
+    key_id: Option<&str>,
 ) -> Result<Vec<Review>, BuildError> {
     let mut reviews = Vec::new();
     let mut applied_before: Vec<String> = Vec::new();
@@ -91,6 +127,7 @@ pub fn review(
                     variances: &variances,
                     statement,
                     applied_before: &applied_before,
+                    key_id,
                 })
             })
             .collect();
@@ -111,15 +148,20 @@ pub fn review(
     Ok(reviews)
 }
 
-/// Builds the project at `dir` into `out`: load, bill, settle, review, render, write.
-pub fn build(dir: &Path, out: &Path) -> Result<Built, BuildError> {
+/// Builds the project at `dir` into `out`: load, bill, settle, review, render, seal,
+/// write.
+pub fn build(dir: &Path, out: &Path, options: &Options) -> Result<Built, BuildError> {
     check_output(dir, out)?;
-    let loaded = Project::load(dir)?;
+    let mut loaded = Project::load(dir)?;
+    let signer = signer(&loaded.project, options, &mut loaded.warnings)?;
+    let key_id = signer.as_ref().map(|s| s.key_id.as_str());
     let books = invoice::bill(&loaded.project)?;
     let statements = account::settle(&loaded.project, &books)?;
-    let reviews = review(&loaded.project, &books, &statements)?;
+    let reviews = review(&loaded.project, &books, &statements, key_id)?;
     let templates = Templates::load(&loaded.project.dir)?;
-    let files = site_files(&templates, &loaded.project, &books, &statements, &reviews)?;
+    let project = &loaded.project;
+    let mut files = site_files(&templates, project, &books, &statements, &reviews, key_id)?;
+    seal(&mut files, project, &books, &statements, signer.as_ref())?;
     write_atomically(out, &files)?;
     Ok(Built {
         loaded,
@@ -130,43 +172,175 @@ pub fn build(dir: &Path, out: &Path) -> Result<Built, BuildError> {
     })
 }
 
-/// Every output file, path relative to the site: the rendered pages and files, the
-/// clients' slices of the raw exports, and the attachments their records reference.
+/// The key to sign with, or none for an unsigned preview; a key file others may read
+/// adds a warning.
+fn signer(
+    project: &Project,
+    options: &Options,
+    warnings: &mut Vec<Warning>,
+) -> Result<Option<Signer>, BuildError> {
+    if options.unsigned {
+        return Ok(None);
+    }
+    let path = project.signing_key.as_ref().ok_or(BuildError::NoKey)?;
+    let (signer, exposed) = Signer::load(path)?;
+    if exposed {
+        warnings.push(Warning {
+            location: Location::file(path),
+            message:
+                "the private signing key can be read by other users; restrict it with `chmod 600`"
+                    .into(),
+        });
+    }
+    Ok(Some(signer))
+}
+
+/// Every output file, path relative to the site: the rendered pages and files, and the
+/// attachments the clients' records reference.
 fn site_files(
     templates: &Templates,
     project: &Project,
     books: &[PeriodBooks],
     statements: &[Vec<Statement>],
     reviews: &[Review],
-) -> Result<Vec<(PathBuf, Vec<u8>)>, BuildError> {
-    let rendered = render::site(templates, project, books, statements, reviews)?;
-    let mut files = rendered.files;
+    key_id: Option<&str>,
+) -> Result<Files, BuildError> {
+    let rendered = render::site(templates, project, books, statements, reviews, key_id)?;
+    let key = project
+        .signing_key
+        .as_ref()
+        .and_then(|k| k.canonicalize().ok());
+    let mut files: Files = rendered.files.into_iter().collect();
     for (path, source) in rendered.copies {
+        if key.is_some() && source.canonicalize().ok() == key {
+            return Err(BuildError::KeyInOutput { key: source, path });
+        }
         let bytes = std::fs::read(&source).map_err(io(&source))?;
-        files.push((path, bytes));
+        files.insert(path, bytes);
     }
+    Ok(files)
+}
+
+/// Seals every bundle, period by period so that each client's bundles chain: the
+/// client's slices of the raw exports and their proofs, `statement.json`, the signed
+/// manifest; then each period's agency bundle with `sources.json`, and the public key in
+/// every portal.
+fn seal(
+    files: &mut Files,
+    project: &Project,
+    books: &[PeriodBooks],
+    statements: &[Vec<Statement>],
+    signer: Option<&Signer>,
+) -> Result<(), BuildError> {
+    let key_id = signer.map(|s| s.key_id.clone());
+    let agency = &project.config.agency.name;
+    // Each client's last bundle: its `seq` and the SHA-256 of its manifest.
+    let mut chain: HashMap<&str, (u64, Hash)> = HashMap::new();
     for (index, data) in project.periods.iter().enumerate() {
-        for statement in &statements[index] {
-            let folder = Path::new("clients")
-                .join(&statement.client_id)
-                .join(data.period.to_string())
-                .join("data");
+        let period = data.period.to_string();
+        for account in &statements[index] {
+            let client_id = account.client_id.as_str();
+            let bundle = Path::new("clients").join(client_id).join(&period);
             let mut leaves: BTreeMap<usize, Vec<u64>> = BTreeMap::new();
-            for row in checklist::client_rows(project, data, &statement.client_id) {
+            for row in checklist::client_rows(project, data, client_id) {
                 let origin = &data.rows[row].origin;
                 leaves.entry(origin.export).or_default().push(origin.leaf);
             }
+            let mut sources = Vec::new();
+            let mut named: HashMap<&std::ffi::OsStr, &Path> = HashMap::new();
             for (export, leaves) in leaves {
                 let export = &data.exports[export];
-                let source = project.dir.join(&export.path);
-                let bytes = seal::slice::slice(&source, export, &leaves).map_err(io(&source))?;
                 let name = export.path.file_name().unwrap_or_default();
-                files.push((folder.join(name), bytes));
+                if let Some(first) = named.insert(name, &export.path) {
+                    return Err(BuildError::SliceNameClash {
+                        name: name.to_string_lossy().into_owned(),
+                        first: first.to_owned(),
+                        second: export.path.clone(),
+                    });
+                }
+                let path = project.dir.join(&export.path);
+                let source_name = &project.config.sources[export.source].name;
+                let cut = slice::slice(&path, export, source_name, &leaves).map_err(io(&path))?;
+                let data_dir = bundle.join("data");
+                let mut proof_name = name.to_owned();
+                proof_name.push(".proof.json");
+                files.insert(data_dir.join(proof_name), cut.proof.to_json());
+                files.insert(data_dir.join(name), cut.bytes);
+                sources.push(cut.proof.seal());
             }
+            sources.sort_by(|a, b| a.file.cmp(&b.file));
+            let invoice = books[index]
+                .invoices
+                .iter()
+                .find(|i| i.client_id == client_id);
+            let (seq, prev) = match chain.get(client_id) {
+                Some((seq, sums)) => (seq + 1, Some(hex(sums))),
+                None => (1, None),
+            };
+            let attests = BundleStatement {
+                kind: statement::STATEMENT_TYPE.into(),
+                agency: agency.clone(),
+                client_id: client_id.to_owned(),
+                period: period.clone(),
+                period_first: data.period.first().to_string(),
+                period_last: data.period.last().to_string(),
+                seq,
+                prev,
+                key_id: key_id.clone(),
+                invoice_number: invoice.map(|i| i.number.clone()),
+                invoice_total: invoice.map(|i| amount_text(i.total, i.currency)),
+                currency: account.currency.code().to_owned(),
+                sources,
+                generator: statement::generator(),
+            };
+            files.insert(
+                bundle.join(statement::STATEMENT),
+                statement::to_json(&attests),
+            );
+            let sums = bundle::close(files, &bundle, signer);
+            chain.insert(client_id, (seq, sums));
+        }
+        let mut sources: Vec<SourceCount> = data
+            .exports
+            .iter()
+            .map(|export| SourceCount {
+                source: project.config.sources[export.source].name.clone(),
+                file: display_path(&export.path),
+                size: export.size,
+                sha256: hex(&export.sha256),
+                leaves: export.leaf_count() as u64,
+                rows: export.count(LeafClass::Data) as u64,
+                root: hex(&export.tree.root()),
+            })
+            .collect();
+        sources.sort_by(|a, b| a.file.cmp(&b.file));
+        let period_sources = PeriodSources {
+            kind: statement::SOURCES_TYPE.into(),
+            agency: agency.clone(),
+            period: period.clone(),
+            period_first: data.period.first().to_string(),
+            period_last: data.period.last().to_string(),
+            key_id: key_id.clone(),
+            sources,
+            generator: statement::generator(),
+        };
+        let folder = Path::new("agency").join(&period);
+        files.insert(
+            folder.join(statement::SOURCES),
+            statement::to_json(&period_sources),
+        );
+        bundle::close(files, &folder, signer);
+    }
+    if let Some(signer) = signer {
+        for client_id in chain.keys() {
+            let portal = Path::new("clients").join(client_id);
+            let pem = signer.public_pem.as_bytes().to_vec();
+            let named = format!("{}.pub.pem", signer.key_id);
+            files.insert(portal.join("keys").join(named), pem.clone());
+            files.insert(portal.join("agency.pub.pem"), pem);
         }
     }
-    files.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(files)
+    Ok(())
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BuildError + '_ {
@@ -212,7 +386,7 @@ fn absolute(path: &Path) -> std::io::Result<PathBuf> {
 }
 
 /// Writes `files` into a new directory beside `out`, then swaps it into place.
-fn write_atomically(out: &Path, files: &[(PathBuf, Vec<u8>)]) -> Result<(), BuildError> {
+fn write_atomically(out: &Path, files: &Files) -> Result<(), BuildError> {
     let out = absolute(out).map_err(io(out))?;
     let parent = out.parent().unwrap_or(Path::new("/")).to_owned();
     let name = out

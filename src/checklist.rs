@@ -135,6 +135,8 @@ pub struct ClientPeriod<'a> {
     pub statement: &'a Statement,
     /// Adjustment ids applied in earlier periods.
     pub applied_before: &'a [String],
+    /// The key the bundle is signed with; none for an unsigned preview.
+    pub key_id: Option<&'a str>,
 }
 
 /// The checklist of one client in one period.
@@ -163,7 +165,7 @@ pub fn client(cp: &ClientPeriod) -> Checklist {
         .collect();
 
     let mut steps = vec![
-        sources_sealed(data, &rows),
+        sources_sealed(data, &rows, cp.key_id),
         rows_accounted(data, &rows, &cp.books.out_of_flight),
         no_duplicates(data, &rows),
         fx_locked(invoice),
@@ -208,7 +210,10 @@ pub fn client(cp: &ClientPeriod) -> Checklist {
     }
 }
 
-fn sources_sealed(data: &PeriodData, rows: &[usize]) -> Step {
+/// Every raw export the client's rows come from is hashed, and its slice and proof are
+/// listed in the bundle's signed `SHA256SUMS`, as `statement.json` names it. The build
+/// lists and signs every file of the bundle, so this fails only in an unsigned preview.
+fn sources_sealed(data: &PeriodData, rows: &[usize], key_id: Option<&str>) -> Step {
     let mut used: Vec<usize> = rows.iter().map(|r| data.rows[*r].origin.export).collect();
     used.sort_unstable();
     used.dedup();
@@ -216,21 +221,30 @@ fn sources_sealed(data: &PeriodData, rows: &[usize]) -> Step {
         .iter()
         .map(|e| {
             let export = &data.exports[*e];
-            let hash = crate::seal::keys::hex(&export.sha256);
+            let hex = crate::seal::keys::hex;
             format!(
-                "{}: sha256 {hash}, {} bytes, {} leaves",
+                "{}: sha256 {}, {} bytes, {} leaves, Merkle root {}",
                 crate::error::display_path(&export.path),
+                hex(&export.sha256),
                 export.size,
-                export.leaf_count()
+                export.leaf_count(),
+                hex(&export.tree.root()),
             )
         })
         .collect();
-    let summary = if used.is_empty() {
-        "no raw export used".to_owned()
-    } else {
-        format!("{} hashed", plural(used.len(), "raw export"))
+    let exports = plural(used.len(), "raw export");
+    let (status, summary) = match (key_id, used.is_empty()) {
+        (None, _) => (
+            StepStatus::Fail,
+            format!("{exports} hashed, but not signed: this is an unsigned preview"),
+        ),
+        (Some(_), true) => (StepStatus::Pass, "no raw export used".to_owned()),
+        (Some(key_id), false) => (
+            StepStatus::Pass,
+            format!("{exports} hashed and in the manifest signed by key {key_id}"),
+        ),
     };
-    Step::auto("sources_sealed", StepStatus::Pass, summary, details)
+    Step::auto("sources_sealed", status, summary, details)
 }
 
 fn rows_accounted(data: &PeriodData, rows: &[usize], out_of_flight: &[usize]) -> Step {

@@ -23,5 +23,6 @@ pub mod reconcile;
 pub mod render;
 pub mod seal;
 pub mod variance;
+pub mod verify;
 
 pub use model::Project;

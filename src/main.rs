@@ -4,8 +4,9 @@
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use tallyseal::build::BuildError;
+use tallyseal::build::{BuildError, Options};
 use tallyseal::error::{LoadError, Warning};
+use tallyseal::verify::{Status, TrustedKey};
 use tallyseal::{Project, account, check::Summary, invoice, seal::keys};
 
 #[derive(Parser)]
@@ -33,6 +34,25 @@ enum Command {
         /// The site's directory: replaced as a whole only when the build succeeds.
         #[arg(long)]
         out: PathBuf,
+        /// Build without a signing key: a preview, marked unsigned on every page, whose
+        /// bundles no one can verify. Never publish it.
+        #[arg(long)]
+        unsigned: bool,
+    },
+    /// Verify a bundle offline: signature, file hashes, statement, proofs and, with
+    /// --sources, the full raw exports. Exit status 0 only when every check holds.
+    Verify {
+        /// The bundle's folder: clients/<client_id>/<period> or agency/<period>.
+        bundle: PathBuf,
+        /// A public key (SPKI PEM) you trust, obtained out of band; repeat for several.
+        #[arg(long = "key", required = true)]
+        keys: Vec<PathBuf>,
+        /// The agency's project directory, to check the full raw exports too.
+        #[arg(long)]
+        sources: Option<PathBuf>,
+        /// Print a machine-readable report on stdout instead of the checks as they run.
+        #[arg(long)]
+        json: bool,
     },
     /// Generate an Ed25519 signing key: PKCS#8 v1 PEM (mode 0600) and its public key beside it.
     Keygen {
@@ -45,7 +65,17 @@ enum Command {
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Check { project } => check(project),
-        Command::Build { project, out } => build(project, out),
+        Command::Build {
+            project,
+            out,
+            unsigned,
+        } => build(project, out, &Options { unsigned }),
+        Command::Verify {
+            bundle,
+            keys,
+            sources,
+            json,
+        } => verify(bundle, keys, sources, json),
         Command::Keygen { out } => keygen(out),
     }
 }
@@ -72,10 +102,15 @@ fn check(dir: PathBuf) -> ExitCode {
     }
 }
 
-fn build(dir: PathBuf, out: PathBuf) -> ExitCode {
-    match tallyseal::build::build(&dir, &out) {
+fn build(dir: PathBuf, out: PathBuf, options: &Options) -> ExitCode {
+    match tallyseal::build::build(&dir, &out, options) {
         Ok(built) => {
             print_warnings(&built.loaded.warnings);
+            if options.unsigned {
+                eprintln!(
+                    "warning: an unsigned preview: its bundles cannot be verified; never publish it"
+                );
+            }
             let documents: usize = built.books.iter().map(|p| p.invoices.len()).sum();
             println!(
                 "{documents} documents over {} periods: {} files written to {}",
@@ -129,5 +164,58 @@ fn keygen(out: PathBuf) -> ExitCode {
             eprintln!("error: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+fn verify(
+    bundle: PathBuf,
+    key_paths: Vec<PathBuf>,
+    sources: Option<PathBuf>,
+    json: bool,
+) -> ExitCode {
+    let mut keys = Vec::new();
+    for path in &key_paths {
+        match TrustedKey::read(path) {
+            Ok(key) => keys.push(key),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    if !bundle.is_dir() {
+        eprintln!("error: {}: not a folder", bundle.display());
+        return ExitCode::from(2);
+    }
+    let report = tallyseal::verify::verify(&bundle, &keys, sources.as_deref(), |check| {
+        if !json {
+            let status = match check.status {
+                Status::Pass => "ok",
+                Status::Fail => "FAILED",
+                Status::Skipped => "skipped",
+            };
+            println!(
+                "check {} {:<9} {:<7} {}",
+                check.number, check.name, status, check.detail
+            );
+        }
+    });
+    if json {
+        let text = serde_json::to_string_pretty(&report).expect("a report serializes");
+        println!("{text}");
+    } else if let Some(failed) = report.failure() {
+        println!(
+            "NOT VERIFIED: {} failed check {} ({})",
+            bundle.display(),
+            failed.number,
+            failed.name
+        );
+    } else {
+        println!("verified: {}", bundle.display());
+    }
+    if report.verified {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }

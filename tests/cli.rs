@@ -186,5 +186,9 @@ fn only_working_subcommands_exist() {
         .take_while(|l| l.starts_with("  "))
         .filter_map(|l| l.split_whitespace().next())
         .collect();
-    assert_eq!(commands, ["check", "build", "keygen", "help"], "{help}");
+    assert_eq!(
+        commands,
+        ["check", "build", "verify", "keygen", "help"],
+        "{help}"
+    );
 }

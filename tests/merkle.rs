@@ -3,7 +3,7 @@
 
 use proptest::prelude::*;
 use sha2::{Digest, Sha256};
-use tallyseal::seal::merkle::{Hash, Subtree, leaf_hash, multiproof, root, root_from_proof};
+use tallyseal::seal::merkle::{Hash, Subtree, Tree, leaf_hash, root, root_from_proof};
 
 /// MTH(D[n]) of RFC 9162 §2.1.1, straight from the text, over raw leaf bytes.
 fn mth(leaves: &[Vec<u8>]) -> Hash {
@@ -81,8 +81,10 @@ proptest! {
     fn roots_and_proofs_agree_with_the_plain_implementation((leaves, included) in tree()) {
         let hashes: Vec<Hash> = leaves.iter().map(|l| leaf_hash(l)).collect();
         prop_assert_eq!(root(&hashes), mth(&leaves));
+        let tree = Tree::new(hashes.clone());
+        prop_assert_eq!(tree.root(), mth(&leaves));
 
-        let proof = multiproof(&hashes, &included);
+        let proof = tree.multiproof(&included);
         let got: Vec<(usize, usize)> = proof.iter().map(|s| (s.start, s.end)).collect();
         prop_assert_eq!(&got, &maximal_empty_ranges(leaves.len(), &included));
         for s in &proof {

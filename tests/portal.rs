@@ -292,12 +292,21 @@ fn every_page_of_outputs_md_is_written_for_every_client_and_period() {
     ] {
         let portal = site.join("clients").join(client);
         assert!(portal.join("index.html").is_file());
+        assert!(portal.join("agency.pub.pem").is_file());
+        assert_eq!(std::fs::read_dir(portal.join("keys")).unwrap().count(), 1);
         for entry in std::fs::read_dir(&portal).unwrap() {
             let period = entry.unwrap().path();
-            if !period.is_dir() {
+            if !period.is_dir() || period.ends_with("keys") {
                 continue;
             }
-            for page in ["index.html", "account.html", "checklist.html"] {
+            for page in [
+                "index.html",
+                "account.html",
+                "checklist.html",
+                "statement.json",
+                "SHA256SUMS",
+                "SHA256SUMS.sig",
+            ] {
                 assert!(period.join(page).is_file(), "{}", period.display());
             }
             if let Ok(json) = std::fs::read(period.join("invoice.json")) {
@@ -314,10 +323,9 @@ fn every_page_of_outputs_md_is_written_for_every_client_and_period() {
     assert!(site.join("agency/index.html").is_file());
     for period in ["2026-08", "2026-09", "2026-10"] {
         assert!(
-            site.join("agency")
-                .join(period)
-                .join("index.html")
-                .is_file()
+            ["index.html", "sources.json", "SHA256SUMS", "SHA256SUMS.sig"]
+                .iter()
+                .all(|f| site.join("agency").join(period).join(f).is_file())
         );
     }
 }

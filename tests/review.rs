@@ -12,15 +12,20 @@ use tallyseal::variance::ExplainedBy;
 const ADSRV_FILE: &str = "periods/2026-10/exports/adsrv_oct.csv";
 const PLAT_FILE: &str = "periods/2026-10/exports/plat_oct.csv";
 
-/// Builds the fixture's books and reviews every period.
+/// Builds the fixture's books and reviews every period, signed by a key `test-key`.
 fn review(fixture: &Fixture) -> Vec<Review> {
+    review_keyed(fixture, Some("test-key"))
+}
+
+/// The same, signed by `key_id`; none: an unsigned preview.
+fn review_keyed(fixture: &Fixture, key_id: Option<&str>) -> Vec<Review> {
     let project = fixture
         .load()
         .unwrap_or_else(|e| panic!("{:#?}", e.problems.errors))
         .project;
     let books = tallyseal::invoice::bill(&project).unwrap();
     let statements = tallyseal::account::settle(&project, &books).unwrap();
-    build::review(&project, &books, &statements).unwrap()
+    build::review(&project, &books, &statements, key_id).unwrap()
 }
 
 fn variances(review: &Review, line: &str) -> Vec<(CauseCode, bool)> {
@@ -433,11 +438,25 @@ fn milestones_invoice_arithmetic_payments_and_sources() {
         ["PAY-1 of 100.00 received 2026-10-30: 100.00 to T-0002; 0.00 to account credit"]
     );
     let sources = step(&reviews[0], "acme", "sources_sealed");
-    assert_eq!(sources.summary, "2 raw exports hashed");
+    assert_eq!(
+        sources.summary,
+        "2 raw exports hashed and in the manifest signed by key test-key"
+    );
     assert!(sources.details[0].starts_with("periods/2026-10/exports/adsrv_oct.csv: sha256 "));
+    assert!(sources.details[0].contains(", Merkle root "));
     assert_eq!(
         step(&reviews[0], "beta", "sources_sealed").summary,
         "no raw export used"
+    );
+    // An unsigned preview seals nothing.
+    let unsigned = review_keyed(&fixture, None);
+    let sources = step(&unsigned[0], "acme", "sources_sealed");
+    assert_eq!(
+        (sources.status, sources.summary.as_str()),
+        (
+            StepStatus::Fail,
+            "2 raw exports hashed, but not signed: this is an unsigned preview"
+        )
     );
 }
 

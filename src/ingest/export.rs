@@ -10,6 +10,7 @@ use crate::model::{
     SourceConfig,
 };
 use crate::seal::leaves::LeafSplitter;
+use crate::seal::merkle::{Hash, Tree, leaf_hash};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use sha2::{Digest, Sha256};
@@ -113,6 +114,7 @@ pub fn read(spec: ExportSpec, pool: &mut StrPool, problems: &mut Problems) -> Op
             ErrorKind::Empty(format!(" after {expected}")),
         );
     }
+    parser.file.tree = Tree::new(parser.leaf_hashes);
     let mut export = Export {
         file: parser.file,
         rows: parser.rows,
@@ -143,6 +145,8 @@ struct LeafParser<'a> {
     rows: Vec<DeliveryRow>,
     /// `None` until the header is read, and for good if it is unusable.
     layout: Option<Layout>,
+    /// The hash of each leaf so far.
+    leaf_hashes: Vec<Hash>,
     /// Line feeds before the current leaf.
     lines_before: u64,
     csv: csv_core::Reader,
@@ -162,8 +166,10 @@ impl<'a> LeafParser<'a> {
                 sha256: [0; 32],
                 leaf_ends: Vec::new(),
                 leaf_classes: Vec::new(),
+                tree: Tree::default(),
                 total_lines: Vec::new(),
             },
+            leaf_hashes: Vec::new(),
             rows: Vec::new(),
             layout: None,
             lines_before: 0,
@@ -180,6 +186,7 @@ impl<'a> LeafParser<'a> {
         let line = self.lines_before + 1;
         self.lines_before += leaf.iter().filter(|&&b| b == b'\n').count() as u64;
         self.file.leaf_ends.push(start + leaf.len() as u64);
+        self.leaf_hashes.push(leaf_hash(leaf));
         let class = if index < self.spec.source.skip_rows {
             LeafClass::Preamble
         } else if index == self.spec.source.skip_rows {

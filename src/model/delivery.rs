@@ -128,6 +128,8 @@ pub struct ExportFile {
     pub leaf_ends: Vec<u64>,
     /// The role of each leaf, parallel to `leaf_ends`.
     pub leaf_classes: Vec<LeafClass>,
+    /// The RFC 9162 tree over the leaves (seal.md).
+    pub tree: crate::seal::merkle::Tree,
     /// The line of each total row, for reports.
     pub total_lines: Vec<u64>,
 }

@@ -395,6 +395,7 @@ pub fn render(
         tabs: Vec::new(),
         periods: period_links(None, ""),
         internal: true,
+        unsigned: site.key_id.is_none(),
     };
     out.page(
         root.join("index.html"),

@@ -32,6 +32,8 @@ pub struct Site<'a> {
     pub books: &'a [PeriodBooks],
     pub statements: &'a [Vec<Statement>],
     pub reviews: &'a [Review],
+    /// The key the bundles are signed with; none for an unsigned preview.
+    pub key_id: Option<&'a str>,
     /// The stylesheet, rendered once and written beside the pages that use it.
     pub style: Vec<u8>,
 }
@@ -58,6 +60,8 @@ pub struct Frame {
     pub periods: Vec<Link>,
     /// The agency's internal view, never to be published to clients.
     pub internal: bool,
+    /// An unsigned preview, not to be issued.
+    pub unsigned: bool,
 }
 
 pub type RenderError = TemplateError;
@@ -105,12 +109,14 @@ pub fn site<'t>(
     books: &[PeriodBooks],
     statements: &[Vec<Statement>],
     reviews: &[Review],
+    key_id: Option<&str>,
 ) -> Result<Output<'t>, RenderError> {
     let site = Site {
         project,
         books,
         statements,
         reviews,
+        key_id,
         style: templates.render("style.css", &serde_json::json!({}))?,
     };
     let mut out = Output {

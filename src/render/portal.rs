@@ -130,6 +130,7 @@ pub fn render(
         tabs: Vec::new(),
         periods: period_links(None, ""),
         internal: false,
+        unsigned: site.key_id.is_none(),
     };
     out.page(
         portal.join("index.html"),
@@ -176,6 +177,7 @@ pub fn render(
             tabs: tabs("", page),
             periods: period_links(Some(cp.index), "../"),
             internal: false,
+            unsigned: site.key_id.is_none(),
         };
         let neighbours = Neighbours {
             previous: position

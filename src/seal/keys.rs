@@ -2,8 +2,10 @@
 //! `openssl genpkey -algorithm ed25519` writes them, SPKI PEM public keys, and key ids.
 
 use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
-use ed25519_dalek::pkcs8::{EncodePrivateKey, EncodePublicKey, KeypairBytes};
-use ed25519_dalek::{SigningKey, VerifyingKey};
+use ed25519_dalek::pkcs8::{
+    DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, KeypairBytes,
+};
+use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -20,6 +22,82 @@ pub enum KeyError {
     Random(String),
     #[error("cannot encode the key: {0}")]
     Encoding(String),
+    #[error("{}: not {expected} in PEM: {reason}", .path.display())]
+    Format {
+        path: PathBuf,
+        expected: &'static str,
+        reason: String,
+    },
+}
+
+/// The agency's key as a build signs with it.
+pub struct Signer {
+    key: SigningKey,
+    pub key_id: String,
+    /// The public key as SPKI PEM, published in every portal.
+    pub public_pem: String,
+}
+
+impl std::fmt::Debug for Signer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Signer")
+            .field("key_id", &self.key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Signer {
+    pub fn new(key: SigningKey) -> Result<Signer, KeyError> {
+        let public = key.verifying_key();
+        Ok(Signer {
+            key_id: key_id(&public),
+            public_pem: public_pem(&public)?,
+            key,
+        })
+    }
+
+    /// Reads a PKCS#8 PEM private key (v1, as `openssl genpkey -algorithm ed25519`
+    /// writes it, or v2). The second value says whether others than the owner may read
+    /// the file (mode bits `0o044` on Unix).
+    pub fn load(path: &Path) -> Result<(Signer, bool), KeyError> {
+        let io = |source| KeyError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let pem = std::fs::read_to_string(path).map_err(io)?;
+        let key = SigningKey::from_pkcs8_pem(&pem).map_err(|e| KeyError::Format {
+            path: path.to_owned(),
+            expected: "an Ed25519 private key (PKCS#8)",
+            reason: e.to_string(),
+        })?;
+        #[cfg(unix)]
+        let exposed = {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(path).map_err(io)?.permissions().mode();
+            mode & 0o044 != 0
+        };
+        #[cfg(not(unix))]
+        let exposed = false;
+        Ok((Signer::new(key)?, exposed))
+    }
+
+    /// The raw 64-byte Ed25519 signature of `bytes`.
+    pub fn sign(&self, bytes: &[u8]) -> [u8; 64] {
+        self.key.sign(bytes).to_bytes()
+    }
+}
+
+/// Reads an SPKI PEM public key, as `openssl pkey -pubout` writes it.
+pub fn read_public(path: &Path) -> Result<VerifyingKey, KeyError> {
+    let pem = std::fs::read_to_string(path).map_err(|source| KeyError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    VerifyingKey::from_public_key_pem(&pem).map_err(|e| KeyError::Format {
+        path: path.to_owned(),
+        expected: "an Ed25519 public key (SPKI)",
+        reason: e.to_string(),
+    })
 }
 
 /// A new key from the operating system's secure random source.

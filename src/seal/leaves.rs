@@ -10,7 +10,11 @@
 //! [`LeafSplitter`] finds leaf ends in a stream fed piece by piece, so an export is
 //! hashed, split and parsed in the same single read.
 
+use super::merkle::{Hash, Tree};
+use sha2::{Digest, Sha256};
+use std::io::Read;
 use std::ops::Range;
+use std::path::Path;
 
 /// Where the scanner is within the current leaf.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,6 +91,54 @@ pub fn split(bytes: &[u8], skip_rows: u64) -> Vec<Range<usize>> {
         leaves.push(start..bytes.len());
     }
     leaves
+}
+
+/// A whole file as seal.md seals it.
+#[derive(Debug, Clone)]
+pub struct FileSeal {
+    pub size: u64,
+    pub sha256: Hash,
+    pub tree: Tree,
+}
+
+/// Reads the file at `path` once, in blocks, computing its size, SHA-256 and the tree
+/// over its leaves, without holding more than a block and the leaf hashes.
+pub fn seal_file(path: &Path, skip_rows: u64) -> std::io::Result<FileSeal> {
+    let mut file = std::fs::File::open(path)?;
+    let mut splitter = LeafSplitter::new(skip_rows);
+    let (mut whole, mut leaf) = (Sha256::new(), Sha256::new_with_prefix([0u8]));
+    let (mut size, mut leaf_len) = (0u64, 0usize);
+    let mut hashes = Vec::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let read = match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        let chunk = &buf[..read];
+        whole.update(chunk);
+        size += read as u64;
+        let mut at = 0;
+        while let Some(len) = splitter.next_end(&chunk[at..]) {
+            leaf.update(&chunk[at..at + len]);
+            let done = std::mem::replace(&mut leaf, Sha256::new_with_prefix([0u8]));
+            hashes.push(done.finalize().into());
+            leaf_len = 0;
+            at += len;
+        }
+        leaf.update(&chunk[at..]);
+        leaf_len += read - at;
+    }
+    if leaf_len > 0 {
+        hashes.push(leaf.finalize().into());
+    }
+    Ok(FileSeal {
+        size,
+        sha256: whole.finalize().into(),
+        tree: Tree::new(hashes),
+    })
 }
 
 #[cfg(test)]

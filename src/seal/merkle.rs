@@ -3,9 +3,9 @@
 //! verifier recomputes the root from a client's slice and those hashes alone.
 //!
 //! ```
-//! use tallyseal::seal::merkle::{leaf_hash, multiproof, root, root_from_proof};
+//! use tallyseal::seal::merkle::{Tree, leaf_hash, root, root_from_proof};
 //! let leaves: Vec<_> = [b"h\n".as_slice(), b"a\n", b"b\n", b"c\n"].iter().map(|l| leaf_hash(l)).collect();
-//! let proof = multiproof(&leaves, &[2]); // subtrees [0, 2) and [3, 4)
+//! let proof = Tree::new(leaves.clone()).multiproof(&[2]); // subtrees [0, 2) and [3, 4)
 //! assert_eq!(proof.iter().map(|s| (s.start, s.end)).collect::<Vec<_>>(), [(0, 2), (3, 4)]);
 //! assert_eq!(root_from_proof(4, &[(2, leaves[2])], &proof), Ok(root(&leaves)));
 //! ```
@@ -63,28 +63,76 @@ fn holds(included: &[usize], start: usize, end: usize) -> bool {
     included.get(first).is_some_and(|i| *i < end)
 }
 
-/// The multiproof of the leaves at `included` (sorted, distinct): the maximal subtrees
-/// of the RFC 9162 recursion that hold no included leaf, ordered by start.
-pub fn multiproof(leaves: &[Hash], included: &[usize]) -> Vec<Subtree> {
-    fn walk(leaves: &[Hash], offset: usize, included: &[usize], out: &mut Vec<Subtree>) {
-        let end = offset + leaves.len();
-        if !holds(included, offset, end) {
-            out.push(Subtree {
-                start: offset,
-                end,
-                hash: root(leaves),
-            });
-        } else if leaves.len() > 1 {
-            let k = split(leaves.len());
-            walk(&leaves[..k], offset, included, out);
-            walk(&leaves[k..], offset + k, included, out);
+/// The tree over a file's leaf hashes, with the root of every perfect subtree kept, so
+/// the hash of any range of the RFC 9162 recursion is a lookup (or, on the ragged right
+/// edge, a few): `levels[h][i]` is the root of leaves `[i·2^h, (i+1)·2^h)`.
+#[derive(Debug, Clone, Default)]
+pub struct Tree {
+    levels: Vec<Vec<Hash>>,
+}
+
+impl Tree {
+    pub fn new(leaves: Vec<Hash>) -> Tree {
+        let mut levels = vec![leaves];
+        while let Some(below) = levels.last().filter(|l| l.len() > 1) {
+            let above = below
+                .chunks_exact(2)
+                .map(|pair| node_hash(&pair[0], &pair[1]))
+                .collect();
+            levels.push(above);
+        }
+        Tree { levels }
+    }
+
+    /// The number of leaves.
+    pub fn len(&self) -> usize {
+        self.levels.first().map_or(0, Vec::len)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn root(&self) -> Hash {
+        match self.len() {
+            0 => root(&[]),
+            n => self.hash(0, n),
         }
     }
-    let mut out = Vec::new();
-    if !leaves.is_empty() {
-        walk(leaves, 0, included, &mut out);
+
+    /// The root of `[start, end)`, a non-empty range of the recursion.
+    fn hash(&self, start: usize, end: usize) -> Hash {
+        let size = end - start;
+        if size.is_power_of_two() {
+            return self.levels[size.trailing_zeros() as usize][start / size];
+        }
+        let k = split(size);
+        node_hash(&self.hash(start, start + k), &self.hash(start + k, end))
     }
-    out
+
+    /// The multiproof of the leaves at `included` (sorted, distinct): the maximal
+    /// subtrees of the recursion that hold no included leaf, ordered by start.
+    pub fn multiproof(&self, included: &[usize]) -> Vec<Subtree> {
+        let mut out = Vec::new();
+        if !self.is_empty() {
+            self.walk(0, self.len(), included, &mut out);
+        }
+        out
+    }
+
+    fn walk(&self, start: usize, end: usize, included: &[usize], out: &mut Vec<Subtree>) {
+        if !holds(included, start, end) {
+            out.push(Subtree {
+                start,
+                end,
+                hash: self.hash(start, end),
+            });
+        } else if end - start > 1 {
+            let k = split(end - start);
+            self.walk(start, start + k, included, out);
+            self.walk(start + k, end, included, out);
+        }
+    }
 }
 
 /// Why a multiproof does not recompute a root.
@@ -218,6 +266,7 @@ mod tests {
         let leaves = reference_leaves();
         for (n, root_hex) in expected.iter().enumerate() {
             assert_eq!(hex(&root(&leaves[..n])), *root_hex, "{n} leaves");
+            assert_eq!(hex(&Tree::new(leaves[..n].to_vec()).root()), *root_hex);
         }
     }
 
@@ -234,7 +283,8 @@ mod tests {
     fn multiproofs_of_small_trees_by_hand() {
         let l = reference_leaves();
         let ranges = |n: usize, included: &[usize]| -> Vec<(usize, usize)> {
-            multiproof(&l[..n], included)
+            Tree::new(l[..n].to_vec())
+                .multiproof(included)
                 .iter()
                 .map(|s| (s.start, s.end))
                 .collect()
@@ -247,6 +297,8 @@ mod tests {
         assert_eq!(ranges(8, &[3, 4]), [(0, 2), (2, 3), (5, 6), (6, 8)]);
         assert_eq!(ranges(1, &[0]), []);
         assert_eq!(ranges(3, &[1]), [(0, 1), (2, 3)]);
+        assert_eq!(ranges(2, &[1]), [(0, 1)]);
+        assert_eq!(ranges(2, &[0, 1]), []);
         assert_eq!(ranges(0, &[]), []);
     }
 
@@ -254,7 +306,7 @@ mod tests {
     fn a_proof_recomputes_the_root_and_nothing_else() {
         let l = reference_leaves();
         let included = [2, 5];
-        let proof = multiproof(&l[..7], &included);
+        let proof = Tree::new(l[..7].to_vec()).multiproof(&included);
         let leaves: Vec<(usize, Hash)> = included.iter().map(|i| (*i, l[*i])).collect();
         assert_eq!(root_from_proof(7, &leaves, &proof), Ok(root(&l[..7])));
         // A subtree too many, too few, or a leaf changed.

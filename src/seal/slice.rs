@@ -1,14 +1,31 @@
 //! Client slices (seal.md): the header leaf of a raw export followed by one client's
-//! data leaves, in file order, read from the export by position. The slice is a valid
-//! CSV that holds the client's rows exactly as exported and nothing of anyone else's.
+//! data leaves, in file order, read from the export by position, and the multiproof
+//! that ties them to the export's root. The slice is a valid CSV that holds the
+//! client's rows exactly as exported and nothing of anyone else's.
 
+use super::keys::hex;
+use super::proof::Proof;
+use crate::error::display_path;
 use crate::model::{ExportFile, LeafClass};
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
-/// The bytes of the slice of `export` (at `path`) holding the data leaves `leaves`
-/// (indices, in any order). Adjacent leaves are read in one piece.
-pub fn slice(path: &Path, export: &ExportFile, leaves: &[u64]) -> std::io::Result<Vec<u8>> {
+/// A client's slice of one export and its proof.
+#[derive(Debug, Clone)]
+pub struct Slice {
+    pub bytes: Vec<u8>,
+    pub proof: Proof,
+}
+
+/// The slice of `export` (read from `path`, named after its source `source`) holding
+/// the data leaves `leaves` (indices, in any order) and the header leaf. Adjacent leaves
+/// are read in one piece.
+pub fn slice(
+    path: &Path,
+    export: &ExportFile,
+    source: &str,
+    leaves: &[u64],
+) -> std::io::Result<Slice> {
     let header = export
         .leaf_classes
         .iter()
@@ -20,8 +37,8 @@ pub fn slice(path: &Path, export: &ExportFile, leaves: &[u64]) -> std::io::Resul
     wanted.sort_unstable();
     wanted.dedup();
     let mut runs: Vec<std::ops::Range<u64>> = Vec::new();
-    for leaf in wanted {
-        let range = export.leaf_range(leaf);
+    for leaf in &wanted {
+        let range = export.leaf_range(*leaf);
         match runs.last_mut() {
             Some(last) if last.end == range.start => last.end = range.end,
             _ => runs.push(range),
@@ -42,5 +59,21 @@ pub fn slice(path: &Path, export: &ExportFile, leaves: &[u64]) -> std::io::Resul
             ));
         }
     }
-    Ok(bytes)
+    let proof = Proof {
+        source: source.to_owned(),
+        file: display_path(&export.path),
+        size: export.size,
+        sha256: hex(&export.sha256),
+        leaves: export.leaf_count() as u64,
+        root: hex(&export.tree.root()),
+        included: wanted
+            .iter()
+            .map(|l| {
+                let range = export.leaf_range(*l);
+                (*l as u64, range.end - range.start)
+            })
+            .collect(),
+        subtrees: Proof::from_subtrees(&export.tree.multiproof(&wanted)),
+    };
+    Ok(Slice { bytes, proof })
 }

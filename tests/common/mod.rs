@@ -36,6 +36,14 @@ date = "Date"
 impressions = "Impressions"
 "#;
 
+/// Appended to [`TOML`] by [`Fixture::valid`]: the fixture's own signing key.
+pub const SIGNING: &str = "\n[signing]\nkey_file = \"keys/test.pem\"\n";
+
+/// The fixture's signing key: a fixed seed, so builds are reproducible.
+pub fn test_key() -> ed25519_dalek::SigningKey {
+    ed25519_dalek::SigningKey::from_bytes(&[42u8; 32])
+}
+
 pub const CLIENTS: &str = "client_id,name,country,currency,tax_treatment,tax_rate,tax_id,payment_terms_days,address\n\
 acme,Acme Ltd,GB,GBP,standard,20,,30,\"1 High St\nLondon\"\n\
 beta,Beta GmbH,DE,EUR,reverse_charge,,DE123456789,14,\n\
@@ -74,13 +82,21 @@ impl Fixture {
         let fixture = Fixture {
             dir: tempfile::tempdir().expect("temp dir"),
         };
+        let key = tallyseal::seal::keys::private_pem(&test_key()).expect("a test key");
         fixture
-            .write("tallyseal.toml", TOML)
+            .write("tallyseal.toml", format!("{TOML}{SIGNING}"))
+            .write("keys/test.pem", key)
             .write("clients.csv", CLIENTS)
             .write("contracts.csv", CONTRACTS)
             .write("crosswalk.csv", CROSSWALK)
             .write(&format!("{PERIOD}/exports/plat_oct.csv"), PLAT)
             .write(&format!("{PERIOD}/exports/adsrv_oct.csv"), ADSRV);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let private = std::fs::Permissions::from_mode(0o600);
+            std::fs::set_permissions(fixture.file("keys/test.pem"), private).expect("chmod");
+        }
         fixture
     }
 

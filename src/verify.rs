@@ -1,0 +1,520 @@
+//! `tallyseal verify`: the checks of seal.md ("Verification") on one bundle, each
+//! reported as it runs, stopping at the first that fails.
+//!
+//! 1. `signature`: `SHA256SUMS.sig` is a valid Ed25519 signature (`verify_strict`) of
+//!    the exact bytes of `SHA256SUMS` by one of the keys the verifier trusts;
+//! 2. `files`: every listed file is present with its listed hash, and no other file is;
+//! 3. `statement`: `statement.json` (an agency bundle: `sources.json`) parses, names the
+//!    client and period of the bundle's place, and the key that signed it;
+//! 4. `proofs`: every slice recomputes its export's root through its multiproof, and
+//!    the proof's file, size, hash, leaf count and root are the statement's;
+//! 6. `sources` (with `--sources`): each full raw export hashes to the stated SHA-256
+//!    and root.
+//!
+//! Check 5, the chain of a client's bundles, comes with `--prev`.
+
+use crate::error::{Problems, display_path};
+use crate::ingest::config;
+use crate::seal::keys::{self, hex};
+use crate::seal::leaves::seal_file;
+use crate::seal::manifest::{self, SIGNATURE, SUMS};
+use crate::seal::merkle::{Hash, leaf_hash, root_from_proof};
+use crate::seal::proof::Proof;
+use crate::seal::statement::{
+    BundleStatement, PeriodSources, SOURCES, SOURCES_TYPE, STATEMENT, STATEMENT_TYPE,
+};
+use ed25519_dalek::{Signature, VerifyingKey};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeSet;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// A public key the verifier was given, out of band.
+#[derive(Debug, Clone)]
+pub struct TrustedKey {
+    pub path: PathBuf,
+    pub key: VerifyingKey,
+    pub key_id: String,
+}
+
+impl TrustedKey {
+    pub fn read(path: &Path) -> Result<TrustedKey, keys::KeyError> {
+        let key = keys::read_public(path)?;
+        Ok(TrustedKey {
+            path: path.to_owned(),
+            key_id: keys::key_id(&key),
+            key,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Fail,
+    Skipped,
+}
+
+/// The outcome of one check.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    #[serde(rename = "check")]
+    pub number: u8,
+    pub name: &'static str,
+    pub status: Status,
+    pub detail: String,
+}
+
+/// Every check run, in order; the last one is the failure when `verified` is false.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub bundle: String,
+    pub verified: bool,
+    pub checks: Vec<Check>,
+}
+
+impl Report {
+    pub fn failure(&self) -> Option<&Check> {
+        self.checks.iter().find(|c| c.status == Status::Fail)
+    }
+}
+
+/// What a bundle attests: a client's statement, or the agency's sources of a period.
+enum Attested {
+    Client(BundleStatement),
+    Agency(PeriodSources),
+}
+
+/// One raw export as the attesting file names it.
+struct Named<'a> {
+    source: &'a str,
+    file: &'a str,
+    size: u64,
+    sha256: &'a str,
+    leaves: u64,
+    root: &'a str,
+}
+
+impl Attested {
+    fn sources(&self) -> Vec<Named<'_>> {
+        match self {
+            Attested::Client(s) => s
+                .sources
+                .iter()
+                .map(|s| Named {
+                    source: &s.source,
+                    file: &s.file,
+                    size: s.size,
+                    sha256: &s.sha256,
+                    leaves: s.leaves,
+                    root: &s.root,
+                })
+                .collect(),
+            Attested::Agency(s) => s
+                .sources
+                .iter()
+                .map(|s| Named {
+                    source: &s.source,
+                    file: &s.file,
+                    size: s.size,
+                    sha256: &s.sha256,
+                    leaves: s.leaves,
+                    root: &s.root,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A check's detail when it holds, or why it does not.
+type Outcome = Result<String, String>;
+
+/// Verifies the bundle in `bundle` against `keys`, and against the full raw exports of
+/// the project in `sources` when given. `progress` sees each check as it completes.
+pub fn verify(
+    bundle: &Path,
+    keys: &[TrustedKey],
+    sources: Option<&Path>,
+    mut progress: impl FnMut(&Check),
+) -> Report {
+    let mut report = Report {
+        bundle: display_path(bundle),
+        verified: false,
+        checks: Vec::new(),
+    };
+    let mut record = |number: u8, name: &'static str, outcome: Result<(Status, String), String>| {
+        let (status, detail) = match outcome {
+            Ok(done) => done,
+            Err(detail) => (Status::Fail, detail),
+        };
+        let check = Check {
+            number,
+            name,
+            status,
+            detail,
+        };
+        progress(&check);
+        report.checks.push(check);
+        status != Status::Fail
+    };
+
+    let mut signer = None;
+    let signature = signature(bundle, keys).map(|(key, detail)| {
+        signer = Some(key);
+        detail
+    });
+    let pass = |outcome: Outcome| outcome.map(|detail| (Status::Pass, detail));
+    let skip = |detail: &str| Ok((Status::Skipped, detail.to_owned()));
+    if !record(1, "signature", pass(signature)) {
+        return report;
+    }
+    let signer = signer.expect("set when check 1 passed");
+    if !record(2, "files", pass(files(bundle))) {
+        return report;
+    }
+    let mut attested = None;
+    let statement = statement(bundle, &signer.key_id).map(|(a, detail)| {
+        attested = Some(a);
+        detail
+    });
+    if !record(3, "statement", pass(statement)) {
+        return report;
+    }
+    let attested = attested.expect("set when check 3 passed");
+    let proofs = match &attested {
+        Attested::Client(statement) => pass(proofs(bundle, statement)),
+        Attested::Agency(_) => skip("an agency bundle holds no slices"),
+    };
+    if !record(4, "proofs", proofs) {
+        return report;
+    }
+    let full = match sources {
+        Some(project) => pass(full_sources(project, &attested)),
+        None => skip("not checked: give --sources <project> to check the full raw exports"),
+    };
+    if !record(6, "sources", full) {
+        return report;
+    }
+    report.verified = true;
+    report
+}
+
+fn read(bundle: &Path, name: &str) -> Result<Vec<u8>, String> {
+    std::fs::read(bundle.join(name)).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => format!("{name} is missing"),
+        _ => format!("{name}: {e}"),
+    })
+}
+
+/// Check 1.
+fn signature<'k>(
+    bundle: &Path,
+    keys: &'k [TrustedKey],
+) -> Result<(&'k TrustedKey, String), String> {
+    let sums = read(bundle, SUMS)?;
+    let signature = std::fs::read(bundle.join(SIGNATURE)).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => format!(
+            "{SIGNATURE} is missing: the bundle is an unsigned preview, or its signature was removed"
+        ),
+        _ => format!("{SIGNATURE}: {e}"),
+    })?;
+    let bytes: [u8; 64] = signature.as_slice().try_into().map_err(|_| {
+        format!(
+            "{SIGNATURE} is {} bytes; a raw Ed25519 signature is 64",
+            signature.len()
+        )
+    })?;
+    let signature = Signature::from_bytes(&bytes);
+    let signer = keys
+        .iter()
+        .find(|k| k.key.verify_strict(&sums, &signature).is_ok())
+        .ok_or_else(|| {
+            let ids: Vec<&str> = keys.iter().map(|k| k.key_id.as_str()).collect();
+            format!(
+                "the signature does not verify with the trusted key(s) {}: {SUMS} or its signature was changed, or another key signed it",
+                ids.join(", ")
+            )
+        })?;
+    Ok((
+        signer,
+        format!(
+            "{SUMS} is signed by key {} ({})",
+            signer.key_id,
+            signer.path.display()
+        ),
+    ))
+}
+
+/// Check 2.
+fn files(bundle: &Path) -> Outcome {
+    let sums = read(bundle, SUMS)?;
+    let entries = manifest::parse(&sums).map_err(|e| e.to_string())?;
+    for entry in &entries {
+        let path = bundle.join(&entry.path);
+        let metadata = std::fs::symlink_metadata(&path)
+            .map_err(|_| format!("{} is listed in {SUMS} but missing", entry.path))?;
+        if !metadata.is_file() {
+            return Err(format!(
+                "{} is listed in {SUMS} but is not a plain file",
+                entry.path
+            ));
+        }
+        let hash = sha256_file(&path).map_err(|e| format!("{}: {e}", entry.path))?;
+        if hash != entry.sha256 {
+            return Err(format!(
+                "{} does not match its hash in {SUMS}: it was changed",
+                entry.path
+            ));
+        }
+    }
+    let listed: BTreeSet<&str> = entries.iter().map(|e| e.path.as_str()).collect();
+    for entry in walkdir::WalkDir::new(bundle).sort_by_file_name() {
+        let entry = entry.map_err(|e| e.to_string())?;
+        if entry.file_type().is_dir() {
+            continue;
+        }
+        let relative = display_path(entry.path().strip_prefix(bundle).unwrap_or(entry.path()));
+        if relative != SUMS && relative != SIGNATURE && !listed.contains(relative.as_str()) {
+            return Err(format!(
+                "{relative} is in the bundle but not listed in {SUMS}"
+            ));
+        }
+    }
+    Ok(format!(
+        "{} files listed, each present with its listed hash; no other file",
+        entries.len()
+    ))
+}
+
+fn sha256_file(path: &Path) -> std::io::Result<Hash> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) => return Ok(hasher.finalize().into()),
+            Ok(n) => hasher.update(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The last two folder names of the bundle's place.
+fn place(bundle: &Path) -> (String, String) {
+    let full = std::path::absolute(bundle).unwrap_or_else(|_| bundle.to_owned());
+    let full = full.canonicalize().unwrap_or(full);
+    let name = |p: Option<&Path>| {
+        p.and_then(Path::file_name)
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    (name(full.parent()), name(Some(&full)))
+}
+
+/// Check 3.
+fn statement(bundle: &Path, key_id: &str) -> Result<(Attested, String), String> {
+    let (owner, period) = place(bundle);
+    let (attested, file, kind, who, when, signed_by) = if bundle.join(STATEMENT).exists() {
+        let statement: BundleStatement = serde_json::from_slice(&read(bundle, STATEMENT)?)
+            .map_err(|e| format!("{STATEMENT} does not parse: {e}"))?;
+        let (kind, who, when, by) = (
+            statement.kind.clone(),
+            statement.client_id.clone(),
+            statement.period.clone(),
+            statement.key_id.clone(),
+        );
+        (Attested::Client(statement), STATEMENT, kind, who, when, by)
+    } else if bundle.join(SOURCES).exists() {
+        let sources: PeriodSources = serde_json::from_slice(&read(bundle, SOURCES)?)
+            .map_err(|e| format!("{SOURCES} does not parse: {e}"))?;
+        let (kind, when, by) = (
+            sources.kind.clone(),
+            sources.period.clone(),
+            sources.key_id.clone(),
+        );
+        (
+            Attested::Agency(sources),
+            SOURCES,
+            kind,
+            "agency".into(),
+            when,
+            by,
+        )
+    } else {
+        return Err(format!(
+            "neither {STATEMENT} nor {SOURCES}: not a tallyseal bundle"
+        ));
+    };
+    let expected = match attested {
+        Attested::Client(_) => STATEMENT_TYPE,
+        Attested::Agency(_) => SOURCES_TYPE,
+    };
+    if kind != expected {
+        return Err(format!("{file} has type {kind:?}, not {expected:?}"));
+    }
+    if who != owner || when != period {
+        return Err(format!(
+            "{file} is for {who} {when}, but the bundle sits in {owner}/{period}: it belongs elsewhere"
+        ));
+    }
+    if signed_by.as_deref() != Some(key_id) {
+        return Err(format!(
+            "{file} names key {}, but the signature is by key {key_id}",
+            signed_by.as_deref().unwrap_or("null")
+        ));
+    }
+    let detail = format!("{file}: {who}, period {when}, key {key_id}");
+    Ok((attested, detail))
+}
+
+/// Check 4.
+fn proofs(bundle: &Path, statement: &BundleStatement) -> Outcome {
+    let mut expected = BTreeSet::new();
+    let mut leaves_shown = 0usize;
+    for (position, source) in statement.sources.iter().enumerate() {
+        if position > 0 && statement.sources[position - 1].file >= source.file {
+            return Err(format!(
+                "{STATEMENT}: sources are not sorted by file, or one is named twice"
+            ));
+        }
+        let name = source.file.rsplit('/').next().unwrap_or(&source.file);
+        let slice_path = format!("data/{name}");
+        let proof_path = format!("{slice_path}.proof.json");
+        let slice = read(bundle, &slice_path)?;
+        let proof = Proof::from_json(&read(bundle, &proof_path)?)
+            .map_err(|e| format!("{proof_path} does not parse: {e}"))?;
+        if proof.seal() != *source {
+            return Err(format!(
+                "{proof_path} does not describe {} as {STATEMENT} does",
+                source.file
+            ));
+        }
+        let mut at = 0usize;
+        let mut shown = Vec::with_capacity(proof.included.len());
+        for (index, length) in &proof.included {
+            let end = usize::try_from(*length)
+                .ok()
+                .and_then(|l| at.checked_add(l))
+                .filter(|end| *end <= slice.len())
+                .ok_or_else(|| {
+                    format!("{slice_path} is shorter than the leaves its proof lists")
+                })?;
+            let index = usize::try_from(*index)
+                .map_err(|_| format!("{proof_path}: a leaf index is too large"))?;
+            shown.push((index, leaf_hash(&slice[at..end])));
+            at = end;
+        }
+        if at != slice.len() {
+            return Err(format!(
+                "{slice_path} has {} bytes beyond the leaves its proof lists",
+                slice.len() - at
+            ));
+        }
+        let subtrees = proof
+            .subtrees()
+            .ok_or_else(|| format!("{proof_path}: a subtree is malformed"))?;
+        let leaves =
+            usize::try_from(proof.leaves).map_err(|_| format!("{proof_path}: too many leaves"))?;
+        let root =
+            root_from_proof(leaves, &shown, &subtrees).map_err(|e| format!("{proof_path}: {e}"))?;
+        if hex(&root) != source.root {
+            return Err(format!(
+                "{slice_path} and its proof do not recompute the root of {}: the slice or the proof was changed",
+                source.file
+            ));
+        }
+        leaves_shown += shown.len();
+        expected.insert(slice_path);
+        expected.insert(proof_path);
+    }
+    let data = bundle.join("data");
+    if data.is_dir() {
+        for entry in walkdir::WalkDir::new(&data).sort_by_file_name() {
+            let entry = entry.map_err(|e| e.to_string())?;
+            if entry.file_type().is_dir() {
+                continue;
+            }
+            let relative = display_path(entry.path().strip_prefix(bundle).unwrap_or(entry.path()));
+            if !expected.contains(&relative) {
+                return Err(format!(
+                    "{relative} is neither the slice nor the proof of a source in {STATEMENT}"
+                ));
+            }
+        }
+    }
+    Ok(format!(
+        "{} slice(s), {leaves_shown} leaves, recompute their exports' roots",
+        statement.sources.len()
+    ))
+}
+
+/// Check 6.
+fn full_sources(project: &Path, attested: &Attested) -> Outcome {
+    let mut problems = Problems::default();
+    let config = config::load(project, &mut problems);
+    let config = match config {
+        Some(config) if !problems.has_errors() => config,
+        _ => {
+            let first = problems
+                .errors
+                .first()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            return Err(format!(
+                "cannot read the project's settings in {}: {first}",
+                project.display()
+            ));
+        }
+    };
+    let named = attested.sources();
+    for source in &named {
+        let skip_rows = config
+            .sources
+            .iter()
+            .find(|s| s.name == source.source)
+            .map(|s| s.skip_rows)
+            .ok_or_else(|| {
+                format!(
+                    "source `{}` is not configured in {}",
+                    source.source,
+                    project.join("tallyseal.toml").display()
+                )
+            })?;
+        let path = project.join(source.file);
+        let seal = seal_file(&path, skip_rows).map_err(|e| format!("{}: {e}", path.display()))?;
+        let differs = |what: &str, found: String, stated: String| {
+            Err(format!(
+                "{}: its {what} is {found}, but the bundle states {stated}",
+                source.file
+            ))
+        };
+        if seal.size != source.size {
+            return differs("size", seal.size.to_string(), source.size.to_string());
+        }
+        if hex(&seal.sha256) != source.sha256 {
+            return differs("SHA-256", hex(&seal.sha256), source.sha256.to_owned());
+        }
+        if seal.tree.len() as u64 != source.leaves {
+            return differs(
+                "leaf count",
+                seal.tree.len().to_string(),
+                source.leaves.to_string(),
+            );
+        }
+        if hex(&seal.tree.root()) != source.root {
+            return differs(
+                "Merkle root",
+                hex(&seal.tree.root()),
+                source.root.to_owned(),
+            );
+        }
+    }
+    Ok(format!(
+        "{} raw export(s) in {} hash to the stated SHA-256 and root",
+        named.len(),
+        project.display()
+    ))
+}
