@@ -100,6 +100,30 @@ fn export_hash_is_sha256_of_the_file() {
 }
 
 #[test]
+fn the_tree_built_while_parsing_is_the_tree_of_the_file_read_alone() {
+    let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data");
+    let project = tallyseal::ingest::load(&sample, None).unwrap().project;
+    let mut exports = 0;
+    for data in &project.periods {
+        for export in &data.exports {
+            let skip_rows = project.config.sources[export.source].skip_rows;
+            let path = sample.join(&export.path);
+            let alone = tallyseal::seal::leaves::seal_file(&path, skip_rows).unwrap();
+            assert_eq!(export.tree.root(), alone.tree.root(), "{}", path.display());
+            assert_eq!(export.sha256, alone.sha256);
+            let bytes = std::fs::read(&path).unwrap();
+            let ends: Vec<u64> = tallyseal::seal::leaves::split(&bytes, skip_rows)
+                .iter()
+                .map(|l| l.end as u64)
+                .collect();
+            assert_eq!(export.leaf_ends, ends);
+            exports += 1;
+        }
+    }
+    assert!(exports >= 9);
+}
+
+#[test]
 fn preamble_totals_blanks_duplicates_and_unmapped_rows_are_classified() {
     let fixture = Fixture::valid();
     let toml = TOML.replace("kind = \"platform\"\n", "kind = \"platform\"\nskip_rows = 2\nfooter_prefix = \"Total\"\nthousands_separator = \",\"\n");
