@@ -175,6 +175,15 @@ pub fn bucket(bucket: &str) -> String {
     format!("{} days overdue", bucket.replace('-', "–"))
 }
 
+/// A key fingerprint (64 hex digits) in groups of four, as people compare it by eye.
+pub fn fingerprint(key_id: &str) -> Vec<String> {
+    key_id
+        .as_bytes()
+        .chunks(4)
+        .map(|group| String::from_utf8_lossy(group).into_owned())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

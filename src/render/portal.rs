@@ -191,7 +191,7 @@ pub fn render(
             "period.html",
             &Page {
                 frame: &frame_for("Summary", "index.html"),
-                page: period_page(client, cp, &neighbours),
+                page: period_page(site, client, cp, &neighbours),
             },
         )?;
         if let Some(invoice) = cp.invoice {
@@ -496,6 +496,9 @@ struct PeriodPage {
     ar: String,
     account_credit: String,
     payments: Vec<PaymentRow>,
+    /// The signing key's fingerprint in groups of four, for comparison by eye; none in
+    /// an unsigned preview.
+    fingerprint: Option<Vec<String>>,
 }
 
 #[derive(Serialize)]
@@ -564,7 +567,12 @@ fn payment_rows(statement: &Statement) -> Vec<PaymentRow> {
         .collect()
 }
 
-fn period_page(client: &Client, cp: &ClientPeriod, neighbours: &Neighbours) -> PeriodPage {
+fn period_page(
+    site: &Site,
+    client: &Client,
+    cp: &ClientPeriod,
+    neighbours: &Neighbours,
+) -> PeriodPage {
     let currency = cp.statement.currency;
     let state = |number: &str| cp.statement.documents.iter().find(|d| d.number == number);
     PeriodPage {
@@ -607,6 +615,7 @@ fn period_page(client: &Client, cp: &ClientPeriod, neighbours: &Neighbours) -> P
         ar: money(cp.statement.ar, currency),
         account_credit: money(cp.statement.account_credit, currency),
         payments: payment_rows(cp.statement),
+        fingerprint: site.key_id.map(format::fingerprint),
     }
 }
 
