@@ -174,6 +174,58 @@ fn statements_chain_each_clients_bundles() {
 }
 
 #[test]
+fn each_statement_names_its_document_and_the_exports_of_its_slices() {
+    let json = |path: &Path| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    };
+    let mut documents = 0;
+    for bundle in bundles(&root().join("site/clients")) {
+        let statement = json(&bundle.join("statement.json"));
+        let account = json(&bundle.join("account.json"));
+        assert_eq!(
+            statement["currency"],
+            account["currency"],
+            "{}",
+            bundle.display()
+        );
+        match std::fs::read(bundle.join("invoice.json")) {
+            Ok(bytes) => {
+                let invoice: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+                assert_eq!(statement["invoice_number"], invoice["number"]);
+                assert_eq!(statement["invoice_total"], invoice["total"]);
+                assert_eq!(statement["currency"], invoice["currency"]);
+                documents += 1;
+            }
+            Err(_) => {
+                assert!(statement["invoice_number"].is_null());
+                assert!(statement["invoice_total"].is_null());
+            }
+        }
+        let files: Vec<&str> = statement["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["file"].as_str().unwrap())
+            .collect();
+        let mut sorted = files.clone();
+        sorted.sort();
+        assert_eq!(files, sorted, "sources sorted by file");
+        let slices: Vec<String> = std::fs::read_dir(bundle.join("data"))
+            .map(|d| {
+                d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .filter(|n| !n.ends_with(".proof.json"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert_eq!(slices.len(), files.len(), "{}", bundle.display());
+        for file in files {
+            assert!(slices.iter().any(|s| file.ends_with(&format!("/{s}"))));
+        }
+    }
+    assert_eq!(documents, 18);
+}
+
+#[test]
 fn a_key_made_by_openssl_signs_builds_that_verify() {
     let fixture = Fixture::valid();
     let keys = tempfile::tempdir().unwrap();
