@@ -368,6 +368,51 @@ fn a_key_others_can_read_gets_a_warning_and_a_bad_key_file_an_error() {
     );
 }
 
+#[test]
+fn the_private_key_never_enters_the_site_even_as_an_attachment() {
+    let fixture = Fixture::valid();
+    let key = std::fs::read(fixture.file("keys/test.pem")).unwrap();
+    fixture
+        .period("attachments/key.pem", &key)
+        .period("variances.csv", "client_id,line_id,cause,explanation,evidence,approved_by\nacme,acme-cpm,tracking_outage,Outage,key.pem,bob\n");
+    let private = fixture.file("periods/2026-10/attachments/key.pem");
+    std::fs::set_permissions(
+        &private,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
+    let temp = tempfile::tempdir().unwrap();
+    let site = temp.path().join("site");
+    let build = |key: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_tallyseal"))
+            .arg("build")
+            .arg(fixture.path())
+            .arg("--out")
+            .arg(&site)
+            .env("TALLYSEAL_SIGNING_KEY", key)
+            .output()
+            .unwrap()
+    };
+    // Signing with another key, the attachment is just a file.
+    let out = build(&fixture.file("keys/test.pem"));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        site.join("clients/acme/2026-10/attachments/key.pem")
+            .is_file()
+    );
+    // Signing with that very file, the build stops and writes nothing new.
+    std::fs::remove_dir_all(&site).unwrap();
+    let out = build(&private);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr)
+            .contains("would enter the site as clients/acme/2026-10/attachments/key.pem"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!site.exists());
+}
+
 /// A copy of the committed sample bundle `client/period`, at the same place in a
 /// temporary site, with the sample project's signer to re-sign deliberate changes.
 struct Copy {
