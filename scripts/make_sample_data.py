@@ -1595,6 +1595,8 @@ Anyone can read it, so anything it signs proves nothing about who signed it.
 
 - It exists only so that the demo portal can be built and signed out of the box and
   tests are reproducible.
+- Git does not keep file modes, so in a fresh clone `build` warns that the key can
+  be read by other users. For this demo key that is true and harmless.
 - Never sign real invoices or evidence bundles with it. Never trust it in
   `tallyseal verify --key` outside a demo.
 - For real use, run `tallyseal keygen`, keep the private key out of version
