@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use tallyseal::build::{BuildError, Options};
 use tallyseal::error::{LoadError, Warning};
-use tallyseal::verify::{Status, TrustedKey};
+use tallyseal::verify::{Against, Status, TrustedKey};
 use tallyseal::{Project, account, check::Summary, invoice, seal::keys};
 
 #[derive(Parser)]
@@ -50,6 +50,10 @@ enum Command {
         /// The agency's project directory, to check the full raw exports too.
         #[arg(long)]
         sources: Option<PathBuf>,
+        /// The client's previous bundle, to check the chain: it verifies too, and this
+        /// bundle's seq and prev follow it.
+        #[arg(long)]
+        prev: Option<PathBuf>,
         /// Print a machine-readable report on stdout instead of the checks as they run.
         #[arg(long)]
         json: bool,
@@ -74,8 +78,9 @@ fn main() -> ExitCode {
             bundle,
             keys,
             sources,
+            prev,
             json,
-        } => verify(bundle, keys, sources, json),
+        } => verify(bundle, keys, sources, prev, json),
         Command::Keygen { out } => keygen(out),
     }
 }
@@ -171,6 +176,7 @@ fn verify(
     bundle: PathBuf,
     key_paths: Vec<PathBuf>,
     sources: Option<PathBuf>,
+    prev: Option<PathBuf>,
     json: bool,
 ) -> ExitCode {
     let mut keys = Vec::new();
@@ -183,11 +189,18 @@ fn verify(
             }
         }
     }
-    if !bundle.is_dir() {
-        eprintln!("error: {}: not a folder", bundle.display());
-        return ExitCode::from(2);
+    for folder in std::iter::once(&bundle).chain(&prev) {
+        if !folder.is_dir() {
+            eprintln!("error: {}: not a folder", folder.display());
+            return ExitCode::from(2);
+        }
     }
-    let report = tallyseal::verify::verify(&bundle, &keys, sources.as_deref(), |check| {
+    let against = Against {
+        keys: &keys,
+        sources: sources.as_deref(),
+        prev: prev.as_deref(),
+    };
+    let report = tallyseal::verify::verify(&bundle, against, |check| {
         if !json {
             let status = match check.status {
                 Status::Pass => "ok",

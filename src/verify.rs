@@ -8,10 +8,11 @@
 //!    client and period of the bundle's place, and the key that signed it;
 //! 4. `proofs`: every slice recomputes its export's root through its multiproof, and
 //!    the proof's file, size, hash, leaf count and root are the statement's;
+//! 5. `chain`: `seq` 1 has no `prev`; with `--prev`, the previous bundle verifies too,
+//!    is the same client's for the month before, `seq` follows its `seq`, and `prev` is
+//!    the SHA-256 of its `SHA256SUMS`;
 //! 6. `sources` (with `--sources`): each full raw export hashes to the stated SHA-256
 //!    and root.
-//!
-//! Check 5, the chain of a client's bundles, comes with `--prev`.
 
 use crate::error::{Problems, display_path};
 use crate::ingest::config;
@@ -131,14 +132,24 @@ impl Attested {
 /// A check's detail when it holds, or why it does not.
 type Outcome = Result<String, String>;
 
-/// Verifies the bundle in `bundle` against `keys`, and against the full raw exports of
-/// the project in `sources` when given. `progress` sees each check as it completes.
-pub fn verify(
-    bundle: &Path,
-    keys: &[TrustedKey],
-    sources: Option<&Path>,
-    mut progress: impl FnMut(&Check),
-) -> Report {
+/// What a bundle is verified against.
+#[derive(Debug, Clone, Copy)]
+pub struct Against<'a> {
+    /// The keys the verifier trusts.
+    pub keys: &'a [TrustedKey],
+    /// The agency's project, holding the full raw exports.
+    pub sources: Option<&'a Path>,
+    /// The client's previous bundle.
+    pub prev: Option<&'a Path>,
+}
+
+/// Verifies the bundle in `bundle`. `progress` sees each check as it completes.
+pub fn verify(bundle: &Path, against: Against, mut progress: impl FnMut(&Check)) -> Report {
+    let Against {
+        keys,
+        sources,
+        prev,
+    } = against;
     let mut report = Report {
         bundle: display_path(bundle),
         verified: false,
@@ -188,6 +199,20 @@ pub fn verify(
         Attested::Agency(_) => skip("an agency bundle holds no slices"),
     };
     if !record(4, "proofs", proofs) {
+        return report;
+    }
+    let chain = match (&attested, prev) {
+        (Attested::Agency(_), _) => skip("an agency bundle has no chain"),
+        (Attested::Client(statement), Some(prev)) => pass(chain(statement, prev, keys)),
+        (Attested::Client(statement), None) if statement.seq == 1 => match &statement.prev {
+            None => pass(Ok("the client's first bundle: seq 1, no prev".into())),
+            Some(_) => Err(format!("{STATEMENT} has seq 1 but names a prev")),
+        },
+        (Attested::Client(_), None) => {
+            skip("not checked: give --prev <the client's previous bundle> to check the chain")
+        }
+    };
+    if !record(5, "chain", chain) {
         return report;
     }
     let full = match sources {
@@ -448,6 +473,62 @@ fn proofs(bundle: &Path, statement: &BundleStatement) -> Outcome {
     Ok(format!(
         "{} slice(s), {leaves_shown} leaves, recompute their exports' roots",
         statement.sources.len()
+    ))
+}
+
+/// Check 5, with the previous bundle at `prev`.
+fn chain(statement: &BundleStatement, prev: &Path, keys: &[TrustedKey]) -> Outcome {
+    let earlier = verify(
+        prev,
+        Against {
+            keys,
+            sources: None,
+            prev: None,
+        },
+        |_| {},
+    );
+    if let Some(failed) = earlier.failure() {
+        return Err(format!(
+            "the previous bundle {} does not verify: check {} ({}): {}",
+            prev.display(),
+            failed.number,
+            failed.name,
+            failed.detail
+        ));
+    }
+    let previous: BundleStatement = serde_json::from_slice(&read(prev, STATEMENT)?)
+        .map_err(|_| format!("{} holds no client statement", prev.display()))?;
+    if previous.client_id != statement.client_id {
+        return Err(format!(
+            "the previous bundle is client {}'s, not {}'s",
+            previous.client_id, statement.client_id
+        ));
+    }
+    let expected = crate::model::Period::parse(&previous.period).map(|p| p.next().to_string());
+    if expected.as_deref() != Some(statement.period.as_str()) {
+        return Err(format!(
+            "the previous bundle is for {}, not the month before {}",
+            previous.period, statement.period
+        ));
+    }
+    if statement.seq != previous.seq + 1 {
+        return Err(format!(
+            "seq is {}, but the previous bundle's is {}: it should be {}",
+            statement.seq,
+            previous.seq,
+            previous.seq + 1
+        ));
+    }
+    let sums = hex(&Sha256::digest(read(prev, SUMS)?));
+    if statement.prev.as_deref() != Some(sums.as_str()) {
+        return Err(format!(
+            "prev is {}, but the previous bundle's SHA256SUMS hashes to {sums}",
+            statement.prev.as_deref().unwrap_or("null")
+        ));
+    }
+    Ok(format!(
+        "follows {} (seq {} → {}); prev is the SHA-256 of its SHA256SUMS",
+        previous.period, previous.seq, statement.seq
     ))
 }
 

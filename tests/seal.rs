@@ -43,11 +43,24 @@ fn bundles(site: &Path) -> Vec<PathBuf> {
 
 /// `tallyseal verify --json` on `bundle`: whether it verified, and the failing check.
 fn verify(bundle: &Path, keys: &[&Path], sources: Option<&Path>) -> (bool, Option<(u64, String)>) {
+    verify_with(bundle, keys, sources, None)
+}
+
+/// The same, with the client's previous bundle.
+fn verify_with(
+    bundle: &Path,
+    keys: &[&Path],
+    sources: Option<&Path>,
+    prev: Option<&Path>,
+) -> (bool, Option<(u64, String)>) {
     let mut args = vec![
         "verify".to_owned(),
         bundle.display().to_string(),
         "--json".into(),
     ];
+    if let Some(prev) = prev {
+        args.extend(["--prev".into(), prev.display().to_string()]);
+    }
     for key in keys {
         args.extend(["--key".into(), key.display().to_string()]);
     }
@@ -729,6 +742,76 @@ fn a_changed_raw_export_fails_the_sources_check() {
 }
 
 #[test]
+fn every_clients_bundles_chain_from_the_first() {
+    let clients = root().join("site/clients");
+    let mut links = 0;
+    for client in std::fs::read_dir(&clients).unwrap() {
+        let portal = client.unwrap().path();
+        let first = portal.join("2026-08");
+        let (verified, failure) = verify(&first, &[&demo_public()], None);
+        assert!(verified, "{failure:?}");
+        for (prev, next) in [("2026-08", "2026-09"), ("2026-09", "2026-10")] {
+            let (verified, failure) = verify_with(
+                &portal.join(next),
+                &[&demo_public()],
+                None,
+                Some(&portal.join(prev)),
+            );
+            assert!(verified, "{}: {failure:?}", portal.display());
+            links += 1;
+        }
+    }
+    assert_eq!(links, 12);
+}
+
+#[test]
+fn a_broken_chain_is_caught() {
+    let key = demo_public();
+    let site = root().join("site/clients");
+    let failing = |bundle: &Path, prev: &Path| {
+        let (_, failure) = verify_with(bundle, &[&key], None, Some(prev));
+        failure.unwrap()
+    };
+    // A replayed older bundle as the previous one.
+    let (check, detail) = failing(&site.join("kumo/2026-10"), &site.join("kumo/2026-08"));
+    assert_eq!(check, 5);
+    assert!(detail.contains("not the month before"), "{detail}");
+    // Another client's bundle as the previous one.
+    let (check, detail) = failing(&site.join("kumo/2026-10"), &site.join("helios/2026-09"));
+    assert_eq!(check, 5);
+    assert!(
+        detail.contains("is client helios's, not kumo's"),
+        "{detail}"
+    );
+    // A previous bundle that was changed.
+    let earlier = Copy::of(CLIENT, "2026-08");
+    std::fs::write(earlier.file("index.html"), "changed").unwrap();
+    let (check, detail) = failing(&site.join(CLIENT).join(PERIOD), &earlier.bundle);
+    assert_eq!(check, 5);
+    assert!(detail.contains("does not verify: check 2"), "{detail}");
+    // A gap in seq, and a prev naming another manifest, each re-signed.
+    let sep = site.join(CLIENT).join("2026-08");
+    for (field, expected) in [("seq", "it should be 2"), ("prev", "hashes to")] {
+        let copy = Copy::of(CLIENT, PERIOD);
+        copy.edit_json("statement.json", |s| match field {
+            "seq" => s["seq"] = 3.into(),
+            _ => s["prev"] = "ab".repeat(32).into(),
+        });
+        copy.resign();
+        let (check, detail) = failing(&copy.bundle, &sep);
+        assert_eq!(check, 5, "{field}: {detail}");
+        assert!(detail.contains(expected), "{field}: {detail}");
+    }
+    // A first bundle that names a prev.
+    let copy = Copy::of(CLIENT, "2026-08");
+    copy.edit_json("statement.json", |s| s["prev"] = "ab".repeat(32).into());
+    copy.resign();
+    let (check, detail) = copy.failing().unwrap();
+    assert_eq!(check, 5);
+    assert!(detail.contains("seq 1 but names a prev"), "{detail}");
+}
+
+#[test]
 fn verify_reports_each_check_as_it_runs() {
     let bundle = root().join("site/clients").join(CLIENT).join(PERIOD);
     let out = tallyseal(&[
@@ -743,10 +826,14 @@ fn verify_reports_each_check_as_it_runs() {
     assert!(lines[0].starts_with("check 1 signature ok"), "{stdout}");
     assert!(lines[3].starts_with("check 4 proofs    ok"), "{stdout}");
     assert!(
-        lines[4].starts_with("check 6 sources   skipped"),
+        lines[4].starts_with("check 5 chain     skipped"),
         "{stdout}"
     );
-    assert!(lines[5].starts_with("verified: "), "{stdout}");
+    assert!(
+        lines[5].starts_with("check 6 sources   skipped"),
+        "{stdout}"
+    );
+    assert!(lines[6].starts_with("verified: "), "{stdout}");
 
     let copy = Copy::of(CLIENT, PERIOD);
     std::fs::write(copy.file("index.html"), "changed").unwrap();
