@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use tallyseal::seal::keys::Signer;
 use tallyseal::seal::manifest;
+use tallyseal::seal::proof::Proof;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -139,6 +140,62 @@ fn every_bundle_of_the_committed_site_verifies_with_openssl_sha256sum_and_tallys
             verify(bundle, &[&demo_public()], Some(&root().join("sample-data")));
         assert!(verified, "{}: {failure:?}", bundle.display());
     }
+}
+
+/// `tests/independent/verify_bundle.py`: the verifier written from docs/verify.md alone.
+fn independent(bundle: &Path, sources: Option<&Path>) -> Output {
+    let mut command = Command::new("python3");
+    command
+        .arg(root().join("tests/independent/verify_bundle.py"))
+        .arg(bundle)
+        .arg("--key")
+        .arg(demo_public());
+    if let Some(sources) = sources {
+        command.arg("--sources").arg(sources);
+    }
+    command
+        .output()
+        .expect("python3 is installed (.ci/run installs it)")
+}
+
+#[test]
+fn a_verifier_written_from_the_docs_alone_agrees() {
+    for bundle in bundles(&root().join("site")) {
+        let out = independent(&bundle, Some(&root().join("sample-data")));
+        assert!(
+            out.status.success(),
+            "{}: {}{}",
+            bundle.display(),
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+    }
+    let copy = Copy::of(CLIENT, PERIOD);
+    std::fs::write(copy.file("account.json"), "{}").unwrap();
+    let out = independent(&copy.bundle, None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stdout).contains("FAILED check 2"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // A proof lacking a subtree, written exactly as tallyseal writes proofs, re-signed.
+    let copy = Copy::of(CLIENT, PERIOD);
+    let path = copy.file("data/cm360_2026-09.csv.proof.json");
+    let mut proof = Proof::from_json(&std::fs::read(&path).unwrap()).unwrap();
+    proof.subtrees.remove(0);
+    std::fs::write(&path, proof.to_json()).unwrap();
+    copy.resign();
+    let out = independent(&copy.bundle, None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stdout).contains("FAILED check 4"),
+        "{}",
+        text(&out.stdout)
+    );
+    let (check, _) = copy.failing().unwrap();
+    assert_eq!(check, 4);
 }
 
 #[test]

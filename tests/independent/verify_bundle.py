@@ -3,8 +3,8 @@
 
 Usage: python3 verify_bundle.py <bundle-dir> --key <pub.pem> [--key ...] [--sources <project>]
 
-Runs checks 1-4 and 6 of "Verify a bundle in five minutes" (check 5, `chain`, is not
-defined yet and is reported as skipped). Prints one line per check; on the first
+Runs checks 1-4 and 6 of "Verify a bundle in five minutes" (check 5, `chain`, is out of
+this verifier's scope and is reported as skipped). Prints one line per check; on the first
 failure prints "FAILED check N: <reason>" and exits 1. Exit 0 when every check run
 holds, 2 on usage errors (bad arguments, unreadable key, missing folder).
 Standard library only; Ed25519 is delegated to `openssl pkeyutl` (OpenSSL >= 3.0).
@@ -14,6 +14,7 @@ import tomllib  # Python 3.11+
 
 HEX64 = re.compile(r"[0-9a-f]{64}\Z")
 ED25519_SPKI_PREFIX = bytes.fromhex("302a300506032b6570032100")  # DER SPKI header, 12 bytes
+UNESCAPE = {b"\\": b"\\", b"n": b"\n", b"r": b"\r"}
 EMPTY_ROOT = hashlib.sha256(b"").digest()  # root of zero leaves ("The Merkle tree")
 # Documented key lists ("statement.json", "sources.json", "Slices and proofs").
 STATEMENT_KEYS = ["type", "agency", "client_id", "period", "period_first", "period_last", "seq",
@@ -97,18 +98,9 @@ def parse_manifest(data):
         digest, sep, raw = line[:64], line[64:66], line[66:]
         require(HEX64.match(digest.decode("latin-1")) and sep == b"  ",
                 f"SHA256SUMS line {n} is not '<64 lowercase hex>  <path>'")
-        if escaped:  # GNU escaping: \\ -> \, \n -> LF, \r -> CR; nothing else allowed
-            out, i = bytearray(), 0
-            while i < len(raw):
-                if raw[i:i + 1] == b"\\":
-                    esc = {b"\\": b"\\", b"n": b"\n", b"r": b"\r"}.get(raw[i + 1:i + 2])
-                    require(esc is not None, f"SHA256SUMS line {n}: bad escape")
-                    out += esc
-                    i += 2
-                else:
-                    out.append(raw[i])
-                    i += 1
-            raw = bytes(out)
+        if escaped:  # GNU escaping: \\ -> \, \n -> LF, \r -> CR; no other escape
+            require(re.fullmatch(rb"(?:[^\\]|\\[\\nr])*", raw, re.S), f"SHA256SUMS line {n}: bad escape")
+            raw = re.sub(rb"\\(.)", lambda m: UNESCAPE[m.group(1)], raw)
         # Canonical form: a line is escaped exactly when its path holds \, LF or CR.
         require(escaped == any(c in raw for c in b"\\\n\r"), f"SHA256SUMS line {n}: wrong escaping")
         try:
@@ -308,7 +300,8 @@ def check_proofs(bundle, listed, sources):
         proof = load_json(raw, what)
         require(isinstance(proof, dict) and list(proof) == PROOF_KEYS, f"{what} keys are not {PROOF_KEYS}")
         for k in SOURCE_KEYS:  # type() too: JSON true must not pass for 1
-            require(type(proof[k]) is type(s[k]) and proof[k] == s[k], f"{what}: {k} is {proof[k]!r}, statement says {s[k]!r}")
+            require(type(proof[k]) is type(s[k]) and proof[k] == s[k],
+                    f"{what}: {k} is {proof[k]!r}, statement says {s[k]!r}")
         with open(base, "rb") as f:
             try:
                 verify_multiproof(f.read(), s["leaves"], s["root"], proof["included"], proof["subtrees"])
@@ -320,7 +313,10 @@ def check_proofs(bundle, listed, sources):
 def load_skip_rows(project):
     with open(os.path.join(project, "tallyseal.toml"), "rb") as f:
         cfg = tomllib.load(f)
-    return {s["name"]: s.get("skip_rows", 0) for s in cfg.get("source", [])}
+    skip = {s["name"]: s.get("skip_rows", 0) for s in cfg.get("source", [])}  # default 0
+    if not all(is_uint(v) for v in skip.values()):
+        raise TypeError("skip_rows must be a non-negative integer")
+    return skip
 
 
 def check_sources(project, skip_rows, sources):
@@ -340,6 +336,11 @@ def check_sources(project, skip_rows, sources):
     return len(sources)
 
 
+def usage_error(msg):
+    print(f"error: {msg}", file=sys.stderr)
+    sys.exit(2)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("bundle")
@@ -347,22 +348,17 @@ def main():
     ap.add_argument("--sources", metavar="PROJECT", help="project folder holding the raw exports")
     args = ap.parse_args()  # exits 2 on bad arguments
     if not os.path.isdir(args.bundle):
-        print(f"error: {args.bundle} is not a folder", file=sys.stderr)
-        sys.exit(2)
-    keys = []
-    for pem in args.key:
-        key_id = load_key(pem)
+        usage_error(f"{args.bundle} is not a folder")
+    keys = [(os.path.abspath(pem), load_key(pem)) for pem in args.key]
+    for pem, key_id in keys:
         if key_id is None:
-            print(f"error: {pem} is not a readable Ed25519 public key", file=sys.stderr)
-            sys.exit(2)
-        keys.append((os.path.abspath(pem), key_id))
+            usage_error(f"{pem} is not a readable Ed25519 public key")
     skip_rows = None
     if args.sources is not None:
         try:
             skip_rows = load_skip_rows(args.sources)
         except (OSError, tomllib.TOMLDecodeError, AttributeError, KeyError, TypeError) as e:
-            print(f"error: {args.sources}: no readable tallyseal.toml ({e})", file=sys.stderr)
-            sys.exit(2)
+            usage_error(f"{args.sources}: no usable tallyseal.toml ({e})")
     check = 0
     try:
         check = 1
@@ -377,7 +373,7 @@ def main():
         check = 4
         n = check_proofs(args.bundle, listed, [] if agency else doc["sources"])
         print(f"check 4 proofs ok: {n} slice(s) prove their export's root")
-        print("check 5 chain skipped (not defined yet)")
+        print("check 5 chain skipped (not implemented by this verifier)")
         check = 6
         if skip_rows is None:
             print("check 6 sources skipped (no --sources)")
