@@ -14,6 +14,7 @@ use crate::error::LoadError;
 use crate::error::{Location, Warning, display_path};
 use crate::ingest::Loaded;
 use crate::invoice::{self, BillingError, PeriodBooks};
+use crate::model::Period;
 use crate::model::{LeafClass, amount_text};
 use crate::render::{self, TemplateError, Templates};
 use crate::seal::bundle::{self, Files};
@@ -21,8 +22,10 @@ use crate::seal::keys::{KeyError, Signer};
 use crate::seal::merkle::Hash;
 use crate::seal::statement::{self, BundleStatement, PeriodSources, SourceCount};
 use crate::seal::{keys::hex, slice};
+use crate::sealed::{self, SealError};
 use crate::variance::{self, PeriodVariances};
-use std::collections::{BTreeMap, HashMap};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 /// How to build.
@@ -72,6 +75,22 @@ pub enum BuildError {
         first: PathBuf,
         second: PathBuf,
     },
+    #[error(transparent)]
+    Sealed(#[from] SealError),
+    #[error(
+        "sealed period {period}: {file} as computed today differs from the issued one stored in periods/{period}/sealed; later periods must build on what was issued ({reason})"
+    )]
+    SealedDiffers {
+        period: Period,
+        file: String,
+        reason: &'static str,
+    },
+    #[error("periods/{0}: no such period folder")]
+    NoPeriod(Period),
+    #[error("period {earlier} is still open: periods are sealed in order, so seal {earlier} first")]
+    EarlierOpen { earlier: Period },
+    #[error("{0}")]
+    CannotSealUnsigned(&'static str),
     #[error("refusing to write the site to {}: {reason}", .out.display())]
     UnsafeOutput { out: PathBuf, reason: String },
     #[error("{}: {source}", .path.display())]
@@ -154,22 +173,98 @@ pub fn build(dir: &Path, out: &Path, options: &Options) -> Result<Built, BuildEr
     check_output(dir, out)?;
     let mut loaded = Project::load(dir)?;
     let signer = signer(&loaded.project, options, &mut loaded.warnings)?;
-    let key_id = signer.as_ref().map(|s| s.key_id.as_str());
-    let books = invoice::bill(&loaded.project)?;
-    let statements = account::settle(&loaded.project, &books)?;
-    let reviews = review(&loaded.project, &books, &statements, key_id)?;
-    let templates = Templates::load(&loaded.project.dir)?;
-    let project = &loaded.project;
-    let mut files = site_files(&templates, project, &books, &statements, &reviews, key_id)?;
-    seal(&mut files, project, &books, &statements, signer.as_ref())?;
+    let (built, files) = assemble(loaded, signer.as_ref())?;
     write_atomically(out, &files)?;
-    Ok(Built {
+    Ok(built)
+}
+
+/// Every file of the site, in memory: bill, settle, review, render, seal.
+fn assemble(loaded: Loaded, signer: Option<&Signer>) -> Result<(Built, Files), BuildError> {
+    let project = &loaded.project;
+    for data in &project.periods {
+        if sealed::is_sealed(&project.dir, data.period) {
+            sealed::check_inputs(&project.dir, data.period)?;
+        }
+    }
+    let key_id = signer.map(|s| s.key_id.as_str());
+    let books = invoice::bill(project)?;
+    let statements = account::settle(project, &books)?;
+    let reviews = review(project, &books, &statements, key_id)?;
+    let templates = Templates::load(&project.dir)?;
+    let mut files = site_files(&templates, project, &books, &statements, &reviews, key_id)?;
+    seal(&mut files, project, &books, &statements, signer)?;
+    let built = Built {
+        files: files.len(),
         loaded,
         books,
         statements,
         reviews,
+    };
+    Ok((built, files))
+}
+
+/// What `seal` did.
+#[derive(Debug)]
+pub enum SealOutcome {
+    /// The period's bundles and lock were stored.
+    Sealed { bundles: usize, files: usize },
+    /// The period was sealed already; nothing changed.
+    AlreadySealed,
+}
+
+/// `tallyseal seal`: builds the project up to `period`, signed, and stores that period's
+/// bundles under `periods/<period>/sealed/` with its `seal.lock`.
+pub fn seal_period(dir: &Path, period: Period) -> Result<(Vec<Warning>, SealOutcome), BuildError> {
+    let folder = sealed::folder(dir, period);
+    if !folder.is_dir() {
+        return Err(BuildError::NoPeriod(period));
+    }
+    if sealed::is_sealed(dir, period) {
+        sealed::check_inputs(dir, period)?;
+        return Ok((Vec::new(), SealOutcome::AlreadySealed));
+    }
+    let mut loaded = Project::load(dir)?;
+    if let Some(earlier) = loaded
+        .project
+        .periods
+        .iter()
+        .map(|d| d.period)
+        .find(|p| *p < period && !sealed::is_sealed(dir, *p))
+    {
+        return Err(BuildError::EarlierOpen { earlier });
+    }
+    let signer = signer(&loaded.project, &Options::default(), &mut loaded.warnings)?.ok_or(
+        BuildError::CannotSealUnsigned("a period is sealed only with a signing key"),
+    )?;
+    // The period as issued now: later periods do not exist for it yet.
+    loaded.project.periods.retain(|d| d.period <= period);
+    let (built, mut files) = assemble(loaded, Some(&signer))?;
+    files.retain(|path, _| in_bundle_of(path, period));
+    let bundles = files
+        .keys()
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n == crate::seal::manifest::SUMS)
+        })
+        .count();
+    sealed::store(dir, period, &files, &signer.key_id, &signer.public_pem)?;
+    let outcome = SealOutcome::Sealed {
+        bundles,
         files: files.len(),
-    })
+    };
+    Ok((built.loaded.warnings, outcome))
+}
+
+/// Whether a site path lies in a bundle of `period`: `clients/<id>/<period>/…` or
+/// `agency/<period>/…`.
+fn in_bundle_of(path: &Path, period: Period) -> bool {
+    let period = period.to_string();
+    let parts: Vec<_> = path.components().map(|c| c.as_os_str()).collect();
+    match parts.as_slice() {
+        [first, _, p, _, ..] if *first == "clients" => *p == period.as_str(),
+        [first, p, _, ..] if *first == "agency" => *p == period.as_str(),
+        _ => false,
+    }
 }
 
 /// The key to sign with, or none for an unsigned preview; a key file others may read
@@ -236,8 +331,48 @@ fn seal(
     let agency = &project.config.agency.name;
     // Each client's last bundle: its `seq` and the SHA-256 of its manifest.
     let mut chain: HashMap<&str, (u64, Hash)> = HashMap::new();
+    // Each client's signing keys, by key id, and their public keys.
+    let mut signed_by: HashMap<&str, BTreeSet<String>> = HashMap::new();
+    let mut public: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    if let Some(signer) = signer {
+        public.insert(
+            signer.key_id.clone(),
+            signer.public_pem.clone().into_bytes(),
+        );
+    }
     for (index, data) in project.periods.iter().enumerate() {
         let period = data.period.to_string();
+        if sealed::is_sealed(&project.dir, data.period) {
+            let stored = sealed::stored(&project.dir, data.period)?;
+            for account in &statements[index] {
+                let client_id = account.client_id.as_str();
+                let bundle = Path::new("clients").join(client_id).join(&period);
+                let issued = adopt(&stored, files, &bundle, data.period)?;
+                chain.insert(client_id, (issued.seq, issued.sums));
+                if let Some(key_id) = issued.key_id {
+                    signed_by.entry(client_id).or_default().insert(key_id);
+                }
+            }
+            let bundles = stored
+                .files
+                .keys()
+                .filter(|p| {
+                    p.file_name()
+                        .is_some_and(|n| n == crate::seal::manifest::SUMS)
+                })
+                .count();
+            if bundles != statements[index].len() + 1 {
+                return Err(BuildError::SealedDiffers {
+                    period: data.period,
+                    file: format!("periods/{period}/sealed"),
+                    reason: "it holds the bundles of other clients than today's computation",
+                });
+            }
+            files.retain(|path, _| !in_bundle_of(path, data.period));
+            public.extend(stored.keys);
+            files.extend(stored.files);
+            continue;
+        }
         for account in &statements[index] {
             let client_id = account.client_id.as_str();
             let bundle = Path::new("clients").join(client_id).join(&period);
@@ -299,6 +434,12 @@ fn seal(
             );
             let sums = bundle::close(files, &bundle, signer);
             chain.insert(client_id, (seq, sums));
+            if let Some(key_id) = &key_id {
+                signed_by
+                    .entry(client_id)
+                    .or_default()
+                    .insert(key_id.clone());
+            }
         }
         let mut sources: Vec<SourceCount> = data
             .exports
@@ -331,16 +472,66 @@ fn seal(
         );
         bundle::close(files, &folder, signer);
     }
-    if let Some(signer) = signer {
-        for client_id in chain.keys() {
-            let portal = Path::new("clients").join(client_id);
-            let pem = signer.public_pem.as_bytes().to_vec();
-            let named = format!("{}.pub.pem", signer.key_id);
-            files.insert(portal.join("keys").join(named), pem.clone());
+    for (client_id, key_ids) in signed_by {
+        let portal = Path::new("clients").join(client_id);
+        for key_id in key_ids {
+            if let Some(pem) = public.get(&key_id) {
+                let named = format!("{key_id}.pub.pem");
+                files.insert(portal.join("keys").join(named), pem.clone());
+            }
+        }
+        if let Some(signer) = signer {
+            let pem = signer.public_pem.clone().into_bytes();
             files.insert(portal.join("agency.pub.pem"), pem);
         }
     }
     Ok(())
+}
+
+/// What a sealed bundle says of itself, for the bundles after it.
+struct Issued {
+    seq: u64,
+    sums: Hash,
+    key_id: Option<String>,
+}
+
+/// Checks a client's stored bundle of a sealed period against today's computation of
+/// its machine-readable figures (`computed`, the site as rendered today), and reads its
+/// place in the chain. Until later periods take their history from the sealed files
+/// alone, this is what guarantees they build on exactly what was issued.
+fn adopt(
+    stored: &sealed::Stored,
+    computed: &Files,
+    bundle: &Path,
+    period: Period,
+) -> Result<Issued, BuildError> {
+    let differs = |file: &Path, reason| BuildError::SealedDiffers {
+        period,
+        file: display_path(file),
+        reason,
+    };
+    let sums_path = bundle.join(crate::seal::manifest::SUMS);
+    let sums = stored
+        .files
+        .get(&sums_path)
+        .ok_or_else(|| differs(bundle, "the client has no sealed bundle in it"))?;
+    for name in ["invoice.json", "account.json"] {
+        let path = bundle.join(name);
+        if stored.files.get(&path) != computed.get(&path) {
+            return Err(differs(&path, "its figures differ"));
+        }
+    }
+    let statement_path = bundle.join(statement::STATEMENT);
+    let attests: BundleStatement = stored
+        .files
+        .get(&statement_path)
+        .and_then(|bytes| serde_json::from_slice(bytes).ok())
+        .ok_or_else(|| differs(&statement_path, "it is missing or does not parse"))?;
+    Ok(Issued {
+        seq: attests.seq,
+        sums: Sha256::digest(sums).into(),
+        key_id: attests.key_id,
+    })
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BuildError + '_ {

@@ -22,6 +22,7 @@ pub mod model;
 pub mod reconcile;
 pub mod render;
 pub mod seal;
+pub mod sealed;
 pub mod variance;
 pub mod verify;
 

@@ -4,7 +4,7 @@
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use tallyseal::build::{BuildError, Options};
+use tallyseal::build::{BuildError, Options, SealOutcome};
 use tallyseal::error::{LoadError, Warning};
 use tallyseal::verify::{Against, Status, TrustedKey};
 use tallyseal::{Project, account, check::Summary, invoice, seal::keys};
@@ -38,6 +38,14 @@ enum Command {
         /// bundles no one can verify. Never publish it.
         #[arg(long)]
         unsigned: bool,
+    },
+    /// Seal a period: store its signed bundles under periods/<period>/sealed/ and lock
+    /// its inputs in periods/<period>/seal.lock. Earlier periods must be sealed first.
+    Seal {
+        /// The project directory (holding tallyseal.toml).
+        project: PathBuf,
+        /// The period to seal, YYYY-MM.
+        period: String,
     },
     /// Verify a bundle offline: signature, file hashes, statement, proofs and, with
     /// --sources, the full raw exports. Exit status 0 only when every check holds.
@@ -74,6 +82,7 @@ fn main() -> ExitCode {
             out,
             unsigned,
         } => build(project, out, &Options { unsigned }),
+        Command::Seal { project, period } => seal(project, &period),
         Command::Verify {
             bundle,
             keys,
@@ -129,6 +138,36 @@ fn build(dir: PathBuf, out: PathBuf, options: &Options) -> ExitCode {
         Err(e) => {
             eprintln!("error: {e}");
             eprintln!("{}: nothing was written", out.display());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn seal(dir: PathBuf, period: &str) -> ExitCode {
+    let Some(period) = tallyseal::model::Period::parse(period) else {
+        eprintln!("error: `{period}` is not a period: expected YYYY-MM");
+        return ExitCode::from(2);
+    };
+    match tallyseal::build::seal_period(&dir, period) {
+        Ok((warnings, SealOutcome::Sealed { bundles, files })) => {
+            print_warnings(&warnings);
+            println!(
+                "sealed {period}: {bundles} bundles ({files} files) stored in {}; commit them with periods/{period}/seal.lock",
+                dir.join("periods")
+                    .join(period.to_string())
+                    .join("sealed")
+                    .display()
+            );
+            ExitCode::SUCCESS
+        }
+        Ok((_, SealOutcome::AlreadySealed)) => {
+            println!("{period} is sealed already and its inputs are unchanged: nothing to do");
+            ExitCode::SUCCESS
+        }
+        Err(BuildError::Load(failure)) => load_failed(&dir, failure),
+        Err(e) => {
+            eprintln!("error: {e}");
+            eprintln!("{period} was not sealed");
             ExitCode::FAILURE
         }
     }

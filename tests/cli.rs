@@ -188,7 +188,7 @@ fn only_working_subcommands_exist() {
         .collect();
     assert_eq!(
         commands,
-        ["check", "build", "verify", "keygen", "help"],
+        ["check", "build", "seal", "verify", "keygen", "help"],
         "{help}"
     );
 }

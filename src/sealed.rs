@@ -1,0 +1,298 @@
+//! Sealed periods (seal.md, "Sealing a period"): a period's signed bundles stored byte
+//! for byte under `periods/<period>/sealed/`, and `periods/<period>/seal.lock`, the
+//! size and SHA-256 of every other file of the period folder, which must not change.
+//!
+//! `seal.lock` is text: one line `<64 hex>  <size>  <path>` per file, paths relative to
+//! the period folder, `/`-separated, sorted bytewise, LF line ends.
+
+use crate::error::display_path;
+use crate::model::Period;
+use crate::seal::bundle::Files;
+use crate::seal::keys::hex;
+use crate::seal::manifest::parse_hash;
+use crate::seal::merkle::Hash;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+pub const LOCK: &str = "seal.lock";
+pub const STORE: &str = "sealed";
+/// Under the store: the public key of every bundle's signer, `<key_id>.pub.pem`.
+pub const KEYS: &str = "keys";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SealError {
+    #[error(
+        "{file}: {change} since period {period} was sealed (see {lock}); a sealed period never changes: put corrections in an open period"
+    )]
+    InputChanged {
+        file: String,
+        change: &'static str,
+        period: Period,
+        lock: String,
+    },
+    #[error("{lock} line {line}: expected `<sha256>  <size>  <path>`")]
+    BadLock { lock: String, line: usize },
+    #[error(
+        "the sealed bundle {bundle} does not verify: check {check} ({name}): {detail}; a sealed bundle is published as stored and must not be edited"
+    )]
+    Bundle {
+        bundle: String,
+        check: u8,
+        name: &'static str,
+        detail: String,
+    },
+    #[error("{}: {source}", .path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SealError + '_ {
+    move |source| SealError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// `periods/<period>` of the project at `dir`.
+pub fn folder(dir: &Path, period: Period) -> PathBuf {
+    dir.join("periods").join(period.to_string())
+}
+
+pub fn is_sealed(dir: &Path, period: Period) -> bool {
+    folder(dir, period).join(LOCK).is_file()
+}
+
+/// One file of a period folder as `seal.lock` records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Locked {
+    pub path: String,
+    pub size: u64,
+    pub sha256: Hash,
+}
+
+/// Every file of the period folder outside the store and the lock, hashed, sorted.
+pub fn inputs(dir: &Path, period: Period) -> Result<Vec<Locked>, SealError> {
+    let root = folder(dir, period);
+    let mut files = Vec::new();
+    let walk = walkdir::WalkDir::new(&root)
+        .into_iter()
+        .filter_entry(|e| e.depth() != 1 || (e.file_name() != STORE && e.file_name() != LOCK));
+    for entry in walk {
+        let entry = entry.map_err(|e| SealError::Io {
+            path: e.path().unwrap_or(&root).to_owned(),
+            source: e.into(),
+        })?;
+        if entry.file_type().is_dir() {
+            continue;
+        }
+        let (size, sha256) = hash_file(entry.path()).map_err(io(entry.path()))?;
+        let relative = entry.path().strip_prefix(&root).unwrap_or(entry.path());
+        files.push(Locked {
+            path: display_path(relative),
+            size,
+            sha256,
+        });
+    }
+    files.sort_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
+    Ok(files)
+}
+
+fn hash_file(path: &Path) -> std::io::Result<(u64, Hash)> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut size = 0u64;
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) => return Ok((size, hasher.finalize().into())),
+            Ok(n) => {
+                hasher.update(&buf[..n]);
+                size += n as u64;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+pub fn write_lock(files: &[Locked]) -> String {
+    files
+        .iter()
+        .map(|f| format!("{}  {}  {}\n", hex(&f.sha256), f.size, f.path))
+        .collect()
+}
+
+fn parse_lock(text: &str, lock: &str) -> Result<Vec<Locked>, SealError> {
+    text.lines()
+        .enumerate()
+        .map(|(number, line)| {
+            let bad = || SealError::BadLock {
+                lock: lock.to_owned(),
+                line: number + 1,
+            };
+            let mut parts = line.splitn(3, "  ");
+            let sha256 = parts.next().and_then(parse_hash).ok_or_else(bad)?;
+            let size = parts.next().and_then(|s| s.parse().ok()).ok_or_else(bad)?;
+            let path = parts.next().filter(|p| !p.is_empty()).ok_or_else(bad)?;
+            Ok(Locked {
+                path: path.to_owned(),
+                size,
+                sha256,
+            })
+        })
+        .collect()
+}
+
+/// Requires the period's inputs to be exactly those of its `seal.lock`; names the first
+/// file changed, added or removed.
+pub fn check_inputs(dir: &Path, period: Period) -> Result<(), SealError> {
+    let lock_path = folder(dir, period).join(LOCK);
+    let lock = display_path(lock_path.strip_prefix(dir).unwrap_or(&lock_path));
+    let text = std::fs::read_to_string(&lock_path).map_err(io(&lock_path))?;
+    let locked: BTreeMap<String, Locked> = parse_lock(&text, &lock)?
+        .into_iter()
+        .map(|l| (l.path.clone(), l))
+        .collect();
+    let now: BTreeMap<String, Locked> = inputs(dir, period)?
+        .into_iter()
+        .map(|l| (l.path.clone(), l))
+        .collect();
+    let name = |path: &str| format!("periods/{period}/{path}");
+    let changed = |path: &str, change| SealError::InputChanged {
+        file: name(path),
+        change,
+        period,
+        lock: lock.clone(),
+    };
+    for (path, was) in &locked {
+        match now.get(path) {
+            None => return Err(changed(path, "removed")),
+            Some(is) if is != was => return Err(changed(path, "changed")),
+            Some(_) => {}
+        }
+    }
+    if let Some(path) = now.keys().find(|p| !locked.contains_key(*p)) {
+        return Err(changed(path, "added"));
+    }
+    Ok(())
+}
+
+/// What a sealed period stores: its bundles, by path in the site, and the public keys
+/// that signed them, by key id.
+#[derive(Debug, Default)]
+pub struct Stored {
+    pub files: Files,
+    pub keys: BTreeMap<String, Vec<u8>>,
+}
+
+/// Reads the store of a sealed period, and verifies each bundle in it (checks 1–4 of
+/// seal.md, against the keys stored beside them).
+pub fn stored(dir: &Path, period: Period) -> Result<Stored, SealError> {
+    let root = folder(dir, period).join(STORE);
+    let mut stored = Stored::default();
+    let mut trusted = Vec::new();
+    let keys = root.join(KEYS);
+    if keys.is_dir() {
+        for entry in std::fs::read_dir(&keys).map_err(io(&keys))? {
+            let path = entry.map_err(io(&keys))?.path();
+            let key = crate::verify::TrustedKey::read(&path).map_err(|e| SealError::Io {
+                path: path.clone(),
+                source: std::io::Error::other(e.to_string()),
+            })?;
+            let pem = std::fs::read(&path).map_err(io(&path))?;
+            stored.keys.insert(key.key_id.clone(), pem);
+            trusted.push(key);
+        }
+    }
+    let mut bundles = Vec::new();
+    for entry in walkdir::WalkDir::new(&root).sort_by_file_name() {
+        let entry = entry.map_err(|e| SealError::Io {
+            path: e.path().unwrap_or(&root).to_owned(),
+            source: e.into(),
+        })?;
+        let relative = entry.path().strip_prefix(&root).unwrap_or(entry.path());
+        if entry.file_type().is_dir() || relative.starts_with(KEYS) {
+            continue;
+        }
+        if relative
+            .file_name()
+            .is_some_and(|n| n == crate::seal::manifest::SUMS)
+        {
+            bundles.push(entry.path().parent().unwrap_or(&root).to_owned());
+        }
+        let bytes = std::fs::read(entry.path()).map_err(io(entry.path()))?;
+        stored.files.insert(relative.to_owned(), bytes);
+    }
+    let against = crate::verify::Against {
+        keys: &trusted,
+        sources: None,
+        prev: None,
+    };
+    for bundle in bundles {
+        let report = crate::verify::verify(&bundle, against, |_| {});
+        if let Some(failed) = report.failure() {
+            return Err(SealError::Bundle {
+                bundle: display_path(bundle.strip_prefix(dir).unwrap_or(&bundle)),
+                check: failed.number,
+                name: failed.name,
+                detail: failed.detail.clone(),
+            });
+        }
+    }
+    Ok(stored)
+}
+
+/// Stores `files` (the sealed period's bundles, by path in the site) and the signer's
+/// public key, then writes `seal.lock`: the lock is written last, so a period is sealed
+/// only once everything is in place.
+pub fn store(
+    dir: &Path,
+    period: Period,
+    files: &Files,
+    key_id: &str,
+    public_pem: &str,
+) -> Result<(), SealError> {
+    let root = folder(dir, period).join(STORE);
+    if root.exists() {
+        // Left by a seal that did not finish: it never had a lock.
+        std::fs::remove_dir_all(&root).map_err(io(&root))?;
+    }
+    let mut all: Vec<(PathBuf, &[u8])> = files
+        .iter()
+        .map(|(path, bytes)| (path.clone(), bytes.as_slice()))
+        .collect();
+    let key_path = Path::new(KEYS).join(format!("{key_id}.pub.pem"));
+    all.push((key_path, public_pem.as_bytes()));
+    for (path, bytes) in all {
+        let target = root.join(path);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).map_err(io(parent))?;
+        }
+        std::fs::write(&target, bytes).map_err(io(&target))?;
+    }
+    let lock = write_lock(&inputs(dir, period)?);
+    let lock_path = folder(dir, period).join(LOCK);
+    std::fs::write(&lock_path, lock).map_err(io(&lock_path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lock_reads_back() {
+        let files = vec![Locked {
+            path: "exports/a b.csv".into(),
+            size: 12,
+            sha256: [7u8; 32],
+        }];
+        let text = write_lock(&files);
+        assert_eq!(text, format!("{}  12  exports/a b.csv\n", "07".repeat(32)));
+        assert_eq!(parse_lock(&text, "seal.lock").unwrap(), files);
+        assert!(parse_lock("xyz  1  a\n", "seal.lock").is_err());
+    }
+}

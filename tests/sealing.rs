@@ -1,0 +1,328 @@
+//! Sealed periods: `tallyseal seal` stores a period's signed bundles and locks its
+//! inputs; later builds publish them as stored, refuse any change to a sealed period,
+//! chain the next bundles to them, and carry every key that signed them.
+
+mod common;
+
+use common::Fixture;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn run(args: &[&str], key: Option<&Path>) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tallyseal"));
+    command.args(args);
+    if let Some(key) = key {
+        command.env("TALLYSEAL_SIGNING_KEY", key);
+    }
+    command.output().expect("run tallyseal")
+}
+
+/// The fixture with a second period, November, in which beta (flat fee) and kobe
+/// (search, flight to November) have bundles again.
+fn two_periods() -> Fixture {
+    let fixture = Fixture::valid();
+    fixture.write(
+        "periods/2026-11/exports/plat_nov.csv",
+        "Campaign,Day,Impressions,Clicks,Cost,Currency\n222,2026-11-02,700,50,4000,JPY\n",
+    );
+    fixture
+}
+
+struct Project<'a> {
+    fixture: &'a Fixture,
+    temp: tempfile::TempDir,
+}
+
+impl<'a> Project<'a> {
+    fn new(fixture: &'a Fixture) -> Self {
+        Project {
+            fixture,
+            temp: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn dir(&self) -> &str {
+        self.fixture.path().to_str().unwrap()
+    }
+
+    fn seal(&self, period: &str) -> Output {
+        run(&["seal", self.dir(), period], None)
+    }
+
+    fn site(&self) -> PathBuf {
+        self.temp.path().join("site")
+    }
+
+    fn build_with(&self, key: Option<&Path>) -> Output {
+        run(
+            &["build", self.dir(), "--out", self.site().to_str().unwrap()],
+            key,
+        )
+    }
+
+    fn build(&self) -> Output {
+        self.build_with(None)
+    }
+
+    fn build_ok(&self) {
+        let out = self.build();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+
+    /// The build fails, and says so naming `needle`.
+    fn build_fails(&self, needle: &str) {
+        let out = self.build();
+        assert!(!out.status.success(), "the build should fail");
+        assert!(text(&out.stderr).contains(needle), "{}", text(&out.stderr));
+    }
+}
+
+fn ok(out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+/// Every file under `root`, relative path → bytes.
+fn tree(root: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = walkdir::WalkDir::new(root)
+        .into_iter()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            let relative = e
+                .path()
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            (relative, std::fs::read(e.path()).unwrap())
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+fn verify(bundle: &Path, keys: &[&Path], prev: Option<&Path>) -> Output {
+    let mut args = vec!["verify".to_owned(), bundle.display().to_string()];
+    for key in keys {
+        args.extend(["--key".into(), key.display().to_string()]);
+    }
+    if let Some(prev) = prev {
+        args.extend(["--prev".into(), prev.display().to_string()]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    run(&args, None)
+}
+
+fn test_public(fixture: &Fixture) -> PathBuf {
+    let path = fixture.file("keys/test.pub.pem");
+    let pem = tallyseal::seal::keys::public_pem(&common::test_key().verifying_key()).unwrap();
+    std::fs::write(&path, pem).unwrap();
+    path
+}
+
+#[test]
+fn sealing_stores_the_bundles_and_a_build_publishes_them_as_stored() {
+    let fixture = two_periods();
+    let project = Project::new(&fixture);
+    let said = ok(project.seal("2026-10"));
+    assert!(said.contains("sealed 2026-10: 4 bundles"), "{said}");
+    let store = fixture.file("periods/2026-10/sealed");
+    assert!(store.join("clients/acme/2026-10/SHA256SUMS.sig").is_file());
+    assert!(store.join("agency/2026-10/sources.json").is_file());
+    let lock = std::fs::read_to_string(fixture.file("periods/2026-10/seal.lock")).unwrap();
+    let locked: Vec<&str> = lock
+        .lines()
+        .map(|l| l.rsplit("  ").next().unwrap())
+        .collect();
+    assert_eq!(locked, ["exports/adsrv_oct.csv", "exports/plat_oct.csv"]);
+    assert!(lock.lines().all(|l| l.len() > 68), "{lock}");
+
+    project.build_ok();
+    let site = project.site();
+    for bundle in [
+        "clients/acme/2026-10",
+        "clients/kobe/2026-10",
+        "agency/2026-10",
+    ] {
+        assert_eq!(
+            tree(&site.join(bundle)),
+            tree(&store.join(bundle)),
+            "{bundle}"
+        );
+    }
+    // The open period chains to the sealed one.
+    let public = test_public(&fixture);
+    for client in ["beta", "kobe"] {
+        let portal = site.join("clients").join(client);
+        ok(verify(
+            &portal.join("2026-11"),
+            &[&public],
+            Some(&portal.join("2026-10")),
+        ));
+    }
+    // Sealing again changes nothing.
+    let before = tree(&fixture.file("periods/2026-10"));
+    let said = ok(project.seal("2026-10"));
+    assert!(said.contains("sealed already"), "{said}");
+    assert_eq!(tree(&fixture.file("periods/2026-10")), before);
+}
+
+#[test]
+fn periods_are_sealed_in_order() {
+    let fixture = two_periods();
+    let project = Project::new(&fixture);
+    let out = project.seal("2026-11");
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("period 2026-10 is still open"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!fixture.file("periods/2026-11/seal.lock").exists());
+    assert!(!fixture.file("periods/2026-11/sealed").exists());
+    let out = project.seal("2026-12");
+    assert!(text(&out.stderr).contains("periods/2026-12: no such period folder"));
+    ok(project.seal("2026-10"));
+    ok(project.seal("2026-11"));
+    project.build_ok();
+}
+
+#[test]
+fn a_sealed_period_never_changes_without_a_named_error() {
+    let fixture = two_periods();
+    let project = Project::new(&fixture);
+    ok(project.seal("2026-10"));
+    let export = "periods/2026-10/exports/plat_oct.csv";
+    let original = std::fs::read(fixture.file(export)).unwrap();
+
+    fixture.write(
+        export,
+        [original.as_slice(), b"111,2026-10-03,1,0,0.01,GBP\n"].concat(),
+    );
+    project.build_fails(
+        "periods/2026-10/exports/plat_oct.csv: changed since period 2026-10 was sealed",
+    );
+    fixture.write(export, &original);
+    project.build_ok();
+
+    fixture.period(
+        "payments.csv",
+        "payment_id,client_id,received_on,amount,currency\nP-9,kobe,2026-10-30,100,JPY\n",
+    );
+    project.build_fails("periods/2026-10/payments.csv: added since period 2026-10 was sealed");
+    fixture.remove("periods/2026-10/payments.csv");
+    project.build_ok();
+
+    let adsrv = std::fs::read(fixture.file("periods/2026-10/exports/adsrv_oct.csv")).unwrap();
+    fixture.remove("periods/2026-10/exports/adsrv_oct.csv");
+    project.build_fails(
+        "periods/2026-10/exports/adsrv_oct.csv: removed since period 2026-10 was sealed",
+    );
+    fixture.write("periods/2026-10/exports/adsrv_oct.csv", adsrv);
+    project.build_ok();
+
+    // A stored bundle edited by hand.
+    let stored = fixture.file("periods/2026-10/sealed/clients/acme/2026-10/invoice.html");
+    let page = std::fs::read_to_string(&stored).unwrap();
+    std::fs::write(&stored, page.replace("Acme", "Acne")).unwrap();
+    project.build_fails(
+        "the sealed bundle periods/2026-10/sealed/clients/acme/2026-10 does not verify: check 2",
+    );
+    std::fs::write(&stored, page).unwrap();
+    project.build_ok();
+
+    // A project-wide change that would alter an issued figure is refused, never
+    // published beside the issued document.
+    let contracts = std::fs::read_to_string(fixture.file("contracts.csv")).unwrap();
+    fixture.write(
+        "contracts.csv",
+        contracts.replace("Retainer,flat,3000", "Retainer,flat,3100"),
+    );
+    project.build_fails("sealed period 2026-10: clients/beta/2026-10/invoice.json as computed today differs from the issued one");
+}
+
+#[test]
+fn templates_never_alter_a_sealed_bundle() {
+    let fixture = two_periods();
+    let project = Project::new(&fixture);
+    ok(project.seal("2026-10"));
+    let base = include_str!("../templates/base.html").replace(
+        "<main id=\"main\" class=\"wrap\">",
+        "<main id=\"main\" class=\"wrap\"><p>NEW-TEMPLATE</p>",
+    );
+    fixture.write("templates/base.html", base);
+    project.build_ok();
+    let site = project.site();
+    let store = fixture.file("periods/2026-10/sealed");
+    assert_eq!(
+        tree(&site.join("clients/beta/2026-10")),
+        tree(&store.join("clients/beta/2026-10"))
+    );
+    let open = std::fs::read_to_string(site.join("clients/beta/2026-11/index.html")).unwrap();
+    assert!(open.contains("NEW-TEMPLATE"));
+    let sealed = std::fs::read_to_string(site.join("clients/beta/2026-10/index.html")).unwrap();
+    assert!(!sealed.contains("NEW-TEMPLATE"));
+}
+
+#[test]
+fn a_new_key_signs_new_bundles_and_portals_carry_every_key() {
+    let fixture = two_periods();
+    let project = Project::new(&fixture);
+    ok(project.seal("2026-10"));
+    let old = test_public(&fixture);
+    let keys = tempfile::tempdir().unwrap();
+    let new_private = keys.path().join("new.pem");
+    let (new_id, new_public) = tallyseal::seal::keys::keygen(&new_private).unwrap();
+    let out = project.build_with(Some(&new_private));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let old_id = tallyseal::seal::keys::key_id(&common::test_key().verifying_key());
+    let portal = project.site().join("clients/kobe");
+    let mut carried: Vec<String> = std::fs::read_dir(portal.join("keys"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    carried.sort();
+    let mut expected = vec![format!("{old_id}.pub.pem"), format!("{new_id}.pub.pem")];
+    expected.sort();
+    assert_eq!(carried, expected);
+    assert_eq!(
+        std::fs::read(portal.join("agency.pub.pem")).unwrap(),
+        std::fs::read(&new_public).unwrap()
+    );
+    // A client has a bundle every period from its first (outputs.md): each portal
+    // carries both keys.
+    for client in ["acme", "beta"] {
+        let keys = project.site().join("clients").join(client).join("keys");
+        assert_eq!(std::fs::read_dir(keys).unwrap().count(), 2, "{client}");
+    }
+
+    // Each bundle verifies with its own key; the chain with both.
+    ok(verify(&portal.join("2026-10"), &[&old], None));
+    ok(verify(&portal.join("2026-11"), &[&new_public], None));
+    assert!(
+        !verify(&portal.join("2026-11"), &[&old], None)
+            .status
+            .success()
+    );
+    ok(verify(
+        &portal.join("2026-11"),
+        &[&old, &new_public],
+        Some(&portal.join("2026-10")),
+    ));
+    let statement: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(portal.join("2026-11/statement.json")).unwrap())
+            .unwrap();
+    assert_eq!(statement["key_id"], new_id.as_str());
+    assert_eq!(statement["seq"], 2);
+}
