@@ -4,7 +4,11 @@
 Deterministic: standard library only, one fixed ``random.Random(SEED)``, no clock.
 Running it twice gives byte-identical files.  It deletes and recreates everything in
 ``sample-data/`` except ``sample-data/keys/`` (the demo signing key is created once,
-with ``openssl``, only when it is missing, and never regenerated).
+with ``openssl``, only when it is missing, and never regenerated) and the sealed
+periods' ``sealed/`` folders and ``seal.lock`` files: 2026-08 and 2026-09 are sealed
+(``tallyseal seal sample-data 2026-08``, then ``2026-09``).  If a change here alters a
+sealed period's inputs, ``build`` names the file: delete those periods' ``sealed/`` and
+``seal.lock`` and seal them again.
 
 The demo agency is Northwind Media Ltd (London) with six clients over three billing
 periods (2026-08, 2026-09, 2026-10).  Every deliberate scenario and anomaly is listed,
@@ -1638,9 +1642,11 @@ files by hand). Check it with `tallyseal check sample-data`.
 
 **Northwind Media Ltd** is a London media agency (GB VAT id) with six clients in five
 invoice currencies, three source exports (Google Ads and Meta as platforms, Campaign
-Manager 360 as ad server) and three open billing periods: `2026-08`, `2026-09`,
-`2026-10` ({nrows:,} raw export data rows in total). `keys/` holds a **demo** signing key,
-published on purpose (see `keys/README.md`).
+Manager 360 as ad server) and three billing periods: `2026-08` and `2026-09`, sealed
+(their signed bundles stored in `periods/<period>/sealed/`, their inputs locked by
+`periods/<period>/seal.lock`), and `2026-10`, open ({nrows:,} raw export data rows in
+total). `keys/` holds a **demo** signing key, published on purpose (see
+`keys/README.md`).
 
 | client_id | invoice currency | tax | lines |
 | --- | --- | --- | --- |
@@ -1699,15 +1705,29 @@ with the spec, the spec wins. Status and balance are as of 2026-10-31.
     write("README.md", text)
 
 
+def remove(path: Path):
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
+
+
 def clean():
+    """Empties sample-data/, keeping the demo key and what sealed periods stored."""
     ROOT.mkdir(parents=True, exist_ok=True)
     for child in sorted(ROOT.iterdir()):
         if child.name == "keys":
             continue
-        if child.is_dir() and not child.is_symlink():
-            shutil.rmtree(child)
-        else:
-            child.unlink()
+        if child.name != "periods" or not child.is_dir():
+            remove(child)
+            continue
+        for period in sorted(child.iterdir()):
+            if not period.is_dir():
+                remove(period)
+                continue
+            for entry in sorted(period.iterdir()):
+                if entry.name not in ("sealed", "seal.lock"):
+                    remove(entry)
 
 
 def main():
