@@ -78,7 +78,7 @@ pub enum BuildError {
     #[error(transparent)]
     Sealed(#[from] SealError),
     #[error(
-        "sealed period {period}: {file} as computed today differs from the issued one stored in periods/{period}/sealed; later periods must build on what was issued ({reason})"
+        "sealed period {period}: {file} as computed today differs from the issued one stored in periods/{period}/sealed ({reason}); later periods must build on what was issued, so undo the change (`tallyseal check --deep` lists every difference); a new rate or budget from now on is a change order in an open period"
     )]
     SealedDiffers {
         period: Period,
@@ -253,6 +253,110 @@ pub fn seal_period(dir: &Path, period: Period) -> Result<(Vec<Warning>, SealOutc
         files: files.len(),
     };
     Ok((built.loaded.warnings, outcome))
+}
+
+/// The checks of `tallyseal check` on sealed periods: each one's inputs match its
+/// `seal.lock` and its stored bundles verify (errors). With `deep`, also today's
+/// figures of every sealed document and statement of account against the issued ones:
+/// a warning for each number that would differ.
+pub fn check_sealed(
+    project: &Project,
+    books: &[PeriodBooks],
+    statements: &[Vec<Statement>],
+    deep: bool,
+) -> Result<Vec<Warning>, BuildError> {
+    let mut warnings = Vec::new();
+    for (index, data) in project.periods.iter().enumerate() {
+        if !sealed::is_sealed(&project.dir, data.period) {
+            continue;
+        }
+        sealed::check_inputs(&project.dir, data.period)?;
+        let stored = sealed::stored(&project.dir, data.period)?;
+        if !deep {
+            continue;
+        }
+        for account in &statements[index] {
+            let bundle = Path::new("clients")
+                .join(&account.client_id)
+                .join(data.period.to_string());
+            let invoice = books[index]
+                .invoices
+                .iter()
+                .find(|i| i.client_id == account.client_id);
+            let today = [
+                ("invoice.json", invoice.map(render::json::invoice)),
+                ("account.json", Some(render::json::account(account))),
+            ];
+            for (name, computed) in today {
+                let path = bundle.join(name);
+                let issued = stored.files.get(&path);
+                let store = Path::new("periods")
+                    .join(data.period.to_string())
+                    .join(sealed::STORE)
+                    .join(&path);
+                let warn = |message: String| Warning {
+                    location: Location::file(&store),
+                    message,
+                };
+                match (issued, computed) {
+                    (Some(issued), Some(computed)) => {
+                        let parse = |b: &[u8]| serde_json::from_slice(b).unwrap_or_default();
+                        let mut changes = Vec::new();
+                        json_changes("", &parse(issued), &parse(&computed), &mut changes);
+                        warnings.extend(
+                            changes
+                                .into_iter()
+                                .map(|c| warn(format!("would differ if computed today: {c}"))),
+                        );
+                    }
+                    (None, Some(_)) => warnings.push(warn(
+                        "today's rules would issue a document here; none was issued".into(),
+                    )),
+                    (Some(_), None) => warnings.push(warn(
+                        "was issued, but today's rules would issue no document".into(),
+                    )),
+                    (None, None) => {}
+                }
+            }
+        }
+    }
+    Ok(warnings)
+}
+
+/// Every difference between two JSON values, as `path: issued X, today Y`.
+fn json_changes(
+    path: &str,
+    issued: &serde_json::Value,
+    today: &serde_json::Value,
+    out: &mut Vec<String>,
+) {
+    use serde_json::Value;
+    match (issued, today) {
+        (Value::Object(a), Value::Object(b)) => {
+            let keys: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+            for key in keys {
+                let null = Value::Null;
+                let at = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                json_changes(
+                    &at,
+                    a.get(key).unwrap_or(&null),
+                    b.get(key).unwrap_or(&null),
+                    out,
+                );
+            }
+        }
+        (Value::Array(a), Value::Array(b)) if a.len() == b.len() => {
+            for (i, (x, y)) in a.iter().zip(b).enumerate() {
+                json_changes(&format!("{path}[{i}]"), x, y, out);
+            }
+        }
+        _ if issued != today => out.push(format!("{path}: issued {issued}, today {today}")),
+        _ => {}
+    }
 }
 
 /// Whether a site path lies in a bundle of `period`: `clients/<id>/<period>/…` or

@@ -26,6 +26,10 @@ enum Command {
     Check {
         /// The project directory (holding tallyseal.toml).
         project: PathBuf,
+        /// Also recompute sealed periods with today's rules and warn wherever an issued
+        /// number would differ.
+        #[arg(long)]
+        deep: bool,
     },
     /// Compute every invoice and write the site atomically into --out.
     Build {
@@ -76,7 +80,7 @@ enum Command {
 
 fn main() -> ExitCode {
     match Cli::parse().command {
-        Command::Check { project } => check(project),
+        Command::Check { project, deep } => check(project, deep),
         Command::Build {
             project,
             out,
@@ -94,18 +98,33 @@ fn main() -> ExitCode {
     }
 }
 
-fn check(dir: PathBuf) -> ExitCode {
+fn check(dir: PathBuf, deep: bool) -> ExitCode {
     let loaded = match Project::load(&dir) {
         Ok(loaded) => loaded,
         Err(failure) => return load_failed(&dir, failure),
     };
     print_warnings(&loaded.warnings);
-    let settled = invoice::bill(&loaded.project)
-        .map_err(|e| e.to_string())
-        .and_then(|books| account::settle(&loaded.project, &books).map_err(|e| e.to_string()));
-    if let Err(e) = settled {
-        eprintln!("error: {e}");
-        return ExitCode::FAILURE;
+    let project = &loaded.project;
+    let checked = invoice::bill(project)
+        .map_err(BuildError::from)
+        .and_then(|books| {
+            let statements = account::settle(project, &books)?;
+            tallyseal::build::check_sealed(project, &books, &statements, deep)
+        });
+    match checked {
+        Ok(differences) => {
+            print_warnings(&differences);
+            if deep {
+                println!(
+                    "sealed periods: inputs unchanged, bundles verified; {} issued figure(s) would differ today",
+                    differences.len()
+                );
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
     }
     let summary = Summary::of(&loaded.project);
     println!("{summary}");

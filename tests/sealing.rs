@@ -249,6 +249,32 @@ fn a_sealed_period_never_changes_without_a_named_error() {
         contracts.replace("Retainer,flat,3000", "Retainer,flat,3100"),
     );
     project.build_fails("sealed period 2026-10: clients/beta/2026-10/invoice.json as computed today differs from the issued one");
+    // `check --deep` lists each number that would differ; plain `check` does not look.
+    let deep = run(&["check", project.dir(), "--deep"], None);
+    assert!(deep.status.success());
+    let stderr = text(&deep.stderr);
+    assert!(
+        stderr.contains("periods/2026-10/sealed/clients/beta/2026-10/invoice.json: would differ if computed today: lines[0].gross: issued \"3000.00\", today \"3100.00\""),
+        "{stderr}"
+    );
+    assert!(text(&deep.stdout).contains("issued figure(s) would differ today"));
+    let plain = run(&["check", project.dir()], None);
+    assert!(plain.status.success());
+    assert!(!text(&plain.stderr).contains("would differ"));
+    // Both refuse a changed input of a sealed period.
+    fixture.write("contracts.csv", contracts);
+    fixture.period("notes/acme.md", "A late note.\n");
+    for args in [
+        vec!["check", project.dir()],
+        vec!["check", project.dir(), "--deep"],
+    ] {
+        let out = run(&args, None);
+        assert!(!out.status.success());
+        assert!(
+            text(&out.stderr)
+                .contains("periods/2026-10/notes/acme.md: added since period 2026-10 was sealed")
+        );
+    }
 }
 
 #[test]
