@@ -89,8 +89,10 @@ pub enum BuildError {
     NoPeriod(Period),
     #[error("period {earlier} is still open: periods are sealed in order, so seal {earlier} first")]
     EarlierOpen { earlier: Period },
-    #[error("{0}")]
-    CannotSealUnsigned(&'static str),
+    #[error(
+        "period {sealed} is sealed but the earlier period {open} is open: periods are sealed in order; restore periods/{open}/seal.lock and periods/{open}/sealed from version control"
+    )]
+    SealedAfterOpen { sealed: Period, open: Period },
     #[error("refusing to write the site to {}: {reason}", .out.display())]
     UnsafeOutput { out: PathBuf, reason: String },
     #[error("{}: {source}", .path.display())]
@@ -181,10 +183,19 @@ pub fn build(dir: &Path, out: &Path, options: &Options) -> Result<Built, BuildEr
 /// Every file of the site, in memory: bill, settle, review, render, seal.
 fn assemble(loaded: Loaded, signer: Option<&Signer>) -> Result<(Built, Files), BuildError> {
     let project = &loaded.project;
+    let mut open = None;
     for data in &project.periods {
-        if sealed::is_sealed(&project.dir, data.period) {
-            sealed::check_inputs(&project.dir, data.period)?;
+        if !sealed::is_sealed(&project.dir, data.period) {
+            open.get_or_insert(data.period);
+            continue;
         }
+        if let Some(open) = open {
+            return Err(BuildError::SealedAfterOpen {
+                sealed: data.period,
+                open,
+            });
+        }
+        sealed::check_inputs(&project.dir, data.period)?;
     }
     let key_id = signer.map(|s| s.key_id.as_str());
     let books = invoice::bill(project)?;
@@ -223,6 +234,9 @@ pub fn seal_period(dir: &Path, period: Period) -> Result<(Vec<Warning>, SealOutc
         sealed::check_inputs(dir, period)?;
         return Ok((Vec::new(), SealOutcome::AlreadySealed));
     }
+    if folder.join(sealed::STORE).exists() {
+        return Err(SealError::StoreWithoutLock { period }.into());
+    }
     let mut loaded = Project::load(dir)?;
     if let Some(earlier) = loaded
         .project
@@ -233,20 +247,12 @@ pub fn seal_period(dir: &Path, period: Period) -> Result<(Vec<Warning>, SealOutc
     {
         return Err(BuildError::EarlierOpen { earlier });
     }
-    let signer = signer(&loaded.project, &Options::default(), &mut loaded.warnings)?.ok_or(
-        BuildError::CannotSealUnsigned("a period is sealed only with a signing key"),
-    )?;
-    // The period as issued now: later periods do not exist for it yet.
-    loaded.project.periods.retain(|d| d.period <= period);
+    let signer = signer(&loaded.project, &Options::default(), &mut loaded.warnings)?
+        .ok_or(BuildError::NoKey)?;
+    // Exactly the bundles `build` publishes from the same inputs and key.
     let (built, mut files) = assemble(loaded, Some(&signer))?;
-    files.retain(|path, _| in_bundle_of(path, period));
-    let bundles = files
-        .keys()
-        .filter(|p| {
-            p.file_name()
-                .is_some_and(|n| n == crate::seal::manifest::SUMS)
-        })
-        .count();
+    files.retain(|path, _| sealed::in_bundle_of(path, period));
+    let bundles = bundle::count(&files);
     sealed::store(dir, period, &files, &signer.key_id, &signer.public_pem)?;
     let outcome = SealOutcome::Sealed {
         bundles,
@@ -359,18 +365,6 @@ fn json_changes(
     }
 }
 
-/// Whether a site path lies in a bundle of `period`: `clients/<id>/<period>/…` or
-/// `agency/<period>/…`.
-fn in_bundle_of(path: &Path, period: Period) -> bool {
-    let period = period.to_string();
-    let parts: Vec<_> = path.components().map(|c| c.as_os_str()).collect();
-    match parts.as_slice() {
-        [first, _, p, _, ..] if *first == "clients" => *p == period.as_str(),
-        [first, p, _, ..] if *first == "agency" => *p == period.as_str(),
-        _ => false,
-    }
-}
-
 /// The key to sign with, or none for an unsigned preview; a key file others may read
 /// adds a warning.
 fn signer(
@@ -452,27 +446,30 @@ fn seal(
                 let client_id = account.client_id.as_str();
                 let bundle = Path::new("clients").join(client_id).join(&period);
                 let issued = adopt(&stored, files, &bundle, data.period)?;
+                let expected = match chain.get(client_id) {
+                    Some((seq, sums)) => (seq + 1, Some(hex(sums))),
+                    None => (1, None),
+                };
+                if (issued.seq, issued.prev.clone()) != expected {
+                    return Err(BuildError::SealedDiffers {
+                        period: data.period,
+                        file: display_path(&bundle.join(statement::STATEMENT)),
+                        reason: "its seq and prev do not follow the client's previous bundle",
+                    });
+                }
                 chain.insert(client_id, (issued.seq, issued.sums));
                 if let Some(key_id) = issued.key_id {
                     signed_by.entry(client_id).or_default().insert(key_id);
                 }
             }
-            let bundles = stored
-                .files
-                .keys()
-                .filter(|p| {
-                    p.file_name()
-                        .is_some_and(|n| n == crate::seal::manifest::SUMS)
-                })
-                .count();
-            if bundles != statements[index].len() + 1 {
+            if bundle::count(&stored.files) != statements[index].len() + 1 {
                 return Err(BuildError::SealedDiffers {
                     period: data.period,
                     file: format!("periods/{period}/sealed"),
                     reason: "it holds the bundles of other clients than today's computation",
                 });
             }
-            files.retain(|path, _| !in_bundle_of(path, data.period));
+            files.retain(|path, _| !sealed::in_bundle_of(path, data.period));
             public.extend(stored.keys);
             files.extend(stored.files);
             continue;
@@ -595,6 +592,7 @@ fn seal(
 /// What a sealed bundle says of itself, for the bundles after it.
 struct Issued {
     seq: u64,
+    prev: Option<String>,
     sums: Hash,
     key_id: Option<String>,
 }
@@ -633,6 +631,7 @@ fn adopt(
         .ok_or_else(|| differs(&statement_path, "it is missing or does not parse"))?;
     Ok(Issued {
         seq: attests.seq,
+        prev: attests.prev,
         sums: Sha256::digest(sums).into(),
         key_id: attests.key_id,
     })

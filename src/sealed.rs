@@ -11,9 +11,7 @@ use crate::seal::bundle::Files;
 use crate::seal::keys::hex;
 use crate::seal::manifest::parse_hash;
 use crate::seal::merkle::Hash;
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 pub const LOCK: &str = "seal.lock";
@@ -43,6 +41,16 @@ pub enum SealError {
         name: &'static str,
         detail: String,
     },
+    #[error(
+        "{file} is not part of a sealed bundle: a period's store holds only its bundles and keys/; restore it from version control"
+    )]
+    Stray { file: String },
+    #[error(
+        "periods/{period}/sealed exists but periods/{period}/seal.lock does not: restore the period from version control (a sealed store is never replaced), or delete periods/{period}/sealed yourself if none of its bundles was ever published"
+    )]
+    StoreWithoutLock { period: Period },
+    #[error(transparent)]
+    Key(#[from] crate::seal::keys::KeyError),
     #[error("{}: {source}", .path.display())]
     Io {
         path: PathBuf,
@@ -78,9 +86,10 @@ pub struct Locked {
 pub fn inputs(dir: &Path, period: Period) -> Result<Vec<Locked>, SealError> {
     let root = folder(dir, period);
     let mut files = Vec::new();
-    let walk = walkdir::WalkDir::new(&root)
-        .into_iter()
-        .filter_entry(|e| e.depth() != 1 || (e.file_name() != STORE && e.file_name() != LOCK));
+    let walk = walkdir::WalkDir::new(&root).into_iter().filter_entry(|e| {
+        let name = e.file_name().to_string_lossy();
+        e.depth() != 1 || !(name.starts_with(STORE) || name.starts_with(LOCK))
+    });
     for entry in walk {
         let entry = entry.map_err(|e| SealError::Io {
             path: e.path().unwrap_or(&root).to_owned(),
@@ -89,7 +98,8 @@ pub fn inputs(dir: &Path, period: Period) -> Result<Vec<Locked>, SealError> {
         if entry.file_type().is_dir() {
             continue;
         }
-        let (size, sha256) = hash_file(entry.path()).map_err(io(entry.path()))?;
+        let (size, sha256) =
+            crate::seal::manifest::hash_file(entry.path()).map_err(io(entry.path()))?;
         let relative = entry.path().strip_prefix(&root).unwrap_or(entry.path());
         files.push(Locked {
             path: display_path(relative),
@@ -99,24 +109,6 @@ pub fn inputs(dir: &Path, period: Period) -> Result<Vec<Locked>, SealError> {
     }
     files.sort_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
     Ok(files)
-}
-
-fn hash_file(path: &Path) -> std::io::Result<(u64, Hash)> {
-    let mut file = std::fs::File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    let mut size = 0u64;
-    loop {
-        match file.read(&mut buf) {
-            Ok(0) => return Ok((size, hasher.finalize().into())),
-            Ok(n) => {
-                hasher.update(&buf[..n]);
-                size += n as u64;
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
 }
 
 pub fn write_lock(files: &[Locked]) -> String {
@@ -189,43 +181,64 @@ pub struct Stored {
     pub keys: BTreeMap<String, Vec<u8>>,
 }
 
-/// Reads the store of a sealed period, and verifies each bundle in it (checks 1–4 of
-/// seal.md, against the keys stored beside them).
+/// Whether a site path lies in a bundle of `period`: `clients/<id>/<period>/…` or
+/// `agency/<period>/…`.
+pub fn in_bundle_of(path: &Path, period: Period) -> bool {
+    bundle_of(path, period).is_some()
+}
+
+/// The bundle folder of `period` holding the site path `path`, if any.
+fn bundle_of(path: &Path, period: Period) -> Option<PathBuf> {
+    let period = period.to_string();
+    let parts: Vec<&std::ffi::OsStr> = path.components().map(|c| c.as_os_str()).collect();
+    let depth = match parts.as_slice() {
+        [first, _, p, _, ..] if *first == "clients" && *p == period.as_str() => 3,
+        [first, p, _, ..] if *first == "agency" && *p == period.as_str() => 2,
+        _ => return None,
+    };
+    Some(parts[..depth].iter().collect())
+}
+
+/// Reads the store of a sealed period: nothing but the period's bundles and the public
+/// keys that signed them, each bundle holding its `SHA256SUMS` and verifying (checks
+/// 1–4 of seal.md, against the keys stored beside them), the agency's among them.
 pub fn stored(dir: &Path, period: Period) -> Result<Stored, SealError> {
     let root = folder(dir, period).join(STORE);
     let mut stored = Stored::default();
     let mut trusted = Vec::new();
-    let keys = root.join(KEYS);
-    if keys.is_dir() {
-        for entry in std::fs::read_dir(&keys).map_err(io(&keys))? {
-            let path = entry.map_err(io(&keys))?.path();
-            let key = crate::verify::TrustedKey::read(&path).map_err(|e| SealError::Io {
-                path: path.clone(),
-                source: std::io::Error::other(e.to_string()),
-            })?;
-            let pem = std::fs::read(&path).map_err(io(&path))?;
-            stored.keys.insert(key.key_id.clone(), pem);
-            trusted.push(key);
-        }
-    }
-    let mut bundles = Vec::new();
+    let mut bundles = std::collections::BTreeSet::new();
     for entry in walkdir::WalkDir::new(&root).sort_by_file_name() {
         let entry = entry.map_err(|e| SealError::Io {
             path: e.path().unwrap_or(&root).to_owned(),
             source: e.into(),
         })?;
-        let relative = entry.path().strip_prefix(&root).unwrap_or(entry.path());
-        if entry.file_type().is_dir() || relative.starts_with(KEYS) {
+        if entry.file_type().is_dir() {
             continue;
         }
-        if relative
-            .file_name()
-            .is_some_and(|n| n == crate::seal::manifest::SUMS)
-        {
-            bundles.push(entry.path().parent().unwrap_or(&root).to_owned());
+        let relative = entry.path().strip_prefix(&root).unwrap_or(entry.path());
+        let is_key = relative.parent() == Some(Path::new(KEYS))
+            && relative.to_string_lossy().ends_with(".pub.pem");
+        if is_key {
+            let key = crate::verify::TrustedKey::read(entry.path())?;
+            let pem = std::fs::read(entry.path()).map_err(io(entry.path()))?;
+            stored.keys.insert(key.key_id.clone(), pem);
+            trusted.push(key);
+            continue;
         }
+        let Some(bundle) = bundle_of(relative, period) else {
+            return Err(SealError::Stray {
+                file: display_path(entry.path().strip_prefix(dir).unwrap_or(entry.path())),
+            });
+        };
+        bundles.insert(bundle);
         let bytes = std::fs::read(entry.path()).map_err(io(entry.path()))?;
         stored.files.insert(relative.to_owned(), bytes);
+    }
+    let agency = Path::new("agency").join(period.to_string());
+    if !bundles.contains(&agency) {
+        return Err(SealError::Stray {
+            file: format!("periods/{period}/{STORE}/agency/{period} (missing)"),
+        });
     }
     let against = crate::verify::Against {
         keys: &trusted,
@@ -233,6 +246,7 @@ pub fn stored(dir: &Path, period: Period) -> Result<Stored, SealError> {
         prev: None,
     };
     for bundle in bundles {
+        let bundle = root.join(bundle);
         let report = crate::verify::verify(&bundle, against, |_| {});
         if let Some(failed) = report.failure() {
             return Err(SealError::Bundle {
@@ -247,8 +261,8 @@ pub fn stored(dir: &Path, period: Period) -> Result<Stored, SealError> {
 }
 
 /// Stores `files` (the sealed period's bundles, by path in the site) and the signer's
-/// public key, then writes `seal.lock`: the lock is written last, so a period is sealed
-/// only once everything is in place.
+/// public key, then writes `seal.lock`. Everything is written beside its place and
+/// renamed into it, the lock last, so a period is sealed only once all is in place.
 pub fn store(
     dir: &Path,
     period: Period,
@@ -258,8 +272,12 @@ pub fn store(
 ) -> Result<(), SealError> {
     let root = folder(dir, period).join(STORE);
     if root.exists() {
-        // Left by a seal that did not finish: it never had a lock.
-        std::fs::remove_dir_all(&root).map_err(io(&root))?;
+        return Err(SealError::StoreWithoutLock { period });
+    }
+    let staging = folder(dir, period).join(format!("{STORE}.partial"));
+    if staging.exists() {
+        // Left by a seal that did not finish: never published, never locked.
+        std::fs::remove_dir_all(&staging).map_err(io(&staging))?;
     }
     let mut all: Vec<(PathBuf, &[u8])> = files
         .iter()
@@ -268,15 +286,18 @@ pub fn store(
     let key_path = Path::new(KEYS).join(format!("{key_id}.pub.pem"));
     all.push((key_path, public_pem.as_bytes()));
     for (path, bytes) in all {
-        let target = root.join(path);
+        let target = staging.join(path);
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent).map_err(io(parent))?;
         }
         std::fs::write(&target, bytes).map_err(io(&target))?;
     }
+    std::fs::rename(&staging, &root).map_err(io(&root))?;
     let lock = write_lock(&inputs(dir, period)?);
     let lock_path = folder(dir, period).join(LOCK);
-    std::fs::write(&lock_path, lock).map_err(io(&lock_path))
+    let partial = folder(dir, period).join(format!("{LOCK}.partial"));
+    std::fs::write(&partial, lock).map_err(io(&partial))?;
+    std::fs::rename(&partial, &lock_path).map_err(io(&lock_path))
 }
 
 #[cfg(test)]

@@ -27,8 +27,7 @@ use crate::seal::statement::{
 use ed25519_dalek::{Signature, VerifyingKey};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use std::collections::BTreeSet;
-use std::io::Read;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// A public key the verifier was given, out of band.
@@ -144,7 +143,22 @@ pub struct Against<'a> {
 }
 
 /// Verifies the bundle in `bundle`. `progress` sees each check as it completes.
-pub fn verify(bundle: &Path, against: Against, mut progress: impl FnMut(&Check)) -> Report {
+pub fn verify(bundle: &Path, against: Against, progress: impl FnMut(&Check)) -> Report {
+    run(bundle, against, progress).0
+}
+
+/// What checks 1–3 established, for the bundle after this one: its statement and the
+/// exact bytes of its signed manifest.
+struct Established {
+    attested: Attested,
+    sums: Vec<u8>,
+}
+
+fn run(
+    bundle: &Path,
+    against: Against,
+    mut progress: impl FnMut(&Check),
+) -> (Report, Option<Established>) {
     let Against {
         keys,
         sources,
@@ -171,80 +185,120 @@ pub fn verify(bundle: &Path, against: Against, mut progress: impl FnMut(&Check))
         status != Status::Fail
     };
 
-    let mut signer = None;
-    let signature = signature(bundle, keys).map(|(key, detail)| {
-        signer = Some(key);
+    // Each check works on bytes an earlier check established: the manifest as signed,
+    // the files as hashed. Nothing is read from the disk twice.
+    let mut signed = None;
+    let signature = signature(bundle, keys).map(|(key, sums, detail)| {
+        signed = Some((key, sums));
         detail
     });
     let pass = |outcome: Outcome| outcome.map(|detail| (Status::Pass, detail));
     let skip = |detail: &str| Ok((Status::Skipped, detail.to_owned()));
     if !record(1, "signature", pass(signature)) {
-        return report;
+        return (report, None);
     }
-    let signer = signer.expect("set when check 1 passed");
-    if !record(2, "files", pass(files(bundle))) {
-        return report;
+    let (signer, sums) = signed.expect("set when check 1 passed");
+    let mut held = None;
+    let files = files(bundle, &sums).map(|(h, detail)| {
+        held = Some(h);
+        detail
+    });
+    if !record(2, "files", pass(files)) {
+        return (report, None);
     }
+    let held = held.expect("set when check 2 passed");
     let mut attested = None;
-    let statement = statement(bundle, &signer.key_id).map(|(a, detail)| {
+    let statement = statement(&held, bundle, &signer.key_id).map(|(a, detail)| {
         attested = Some(a);
         detail
     });
     if !record(3, "statement", pass(statement)) {
-        return report;
+        return (report, None);
     }
     let attested = attested.expect("set when check 3 passed");
     let proofs = match &attested {
-        Attested::Client(statement) => pass(proofs(bundle, statement)),
+        Attested::Client(statement) => pass(proofs(&held, statement)),
         Attested::Agency(_) => skip("an agency bundle holds no slices"),
     };
     if !record(4, "proofs", proofs) {
-        return report;
+        return (report, None);
     }
     let chain = match (&attested, prev) {
         (Attested::Agency(_), _) => skip("an agency bundle has no chain"),
-        (Attested::Client(statement), Some(prev)) => pass(chain(statement, prev, keys)),
-        (Attested::Client(statement), None) if statement.seq == 1 => match &statement.prev {
-            None => pass(Ok("the client's first bundle: seq 1, no prev".into())),
-            Some(_) => Err(format!("{STATEMENT} has seq 1 but names a prev")),
+        (Attested::Client(statement), prev) => match (chain_form(statement), prev) {
+            (Err(e), _) => Err(e),
+            (Ok(_), Some(prev)) => pass(chain(statement, prev, keys)),
+            (Ok(first), None) if first => {
+                pass(Ok("the client's first bundle: seq 1, no prev".into()))
+            }
+            (Ok(_), None) => {
+                skip("not checked: give --prev <the client's previous bundle> to check the chain")
+            }
         },
-        (Attested::Client(_), None) => {
-            skip("not checked: give --prev <the client's previous bundle> to check the chain")
-        }
     };
     if !record(5, "chain", chain) {
-        return report;
+        return (report, None);
     }
     let full = match sources {
         Some(project) => pass(full_sources(project, &attested)),
         None => skip("not checked: give --sources <project> to check the full raw exports"),
     };
     if !record(6, "sources", full) {
-        return report;
+        return (report, None);
     }
     report.verified = true;
-    report
+    (report, Some(Established { attested, sums }))
 }
 
+/// The bytes of `name` in the bundle, which must be a regular file (never a link, a
+/// device or a pipe, which could feed a verifier without end).
 fn read(bundle: &Path, name: &str) -> Result<Vec<u8>, String> {
-    std::fs::read(bundle.join(name)).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => format!("{name} is missing"),
-        _ => format!("{name}: {e}"),
-    })
+    let path = bundle.join(name);
+    match std::fs::symlink_metadata(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(format!("{name} is missing")),
+        Err(e) => Err(format!("{name}: {e}")),
+        Ok(m) if !m.is_file() => Err(format!("{name} is not a plain file")),
+        Ok(_) => std::fs::read(&path).map_err(|e| format!("{name}: {e}")),
+    }
+}
+
+/// The bytes of verified files that later checks read, by path in the bundle.
+struct Held(BTreeMap<String, Vec<u8>>);
+
+impl Held {
+    fn get(&self, name: &str) -> Result<&[u8], String> {
+        self.0
+            .get(name)
+            .map(Vec::as_slice)
+            .ok_or_else(|| format!("{name} is missing"))
+    }
 }
 
 /// Check 1.
 fn signature<'k>(
     bundle: &Path,
     keys: &'k [TrustedKey],
-) -> Result<(&'k TrustedKey, String), String> {
+) -> Result<(&'k TrustedKey, Vec<u8>, String), String> {
     let sums = read(bundle, SUMS)?;
-    let signature = std::fs::read(bundle.join(SIGNATURE)).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => format!(
+    let present = std::fs::symlink_metadata(bundle.join(SIGNATURE));
+    if present
+        .as_ref()
+        .is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
+    {
+        return Err(format!(
             "{SIGNATURE} is missing: the bundle is an unsigned preview, or its signature was removed"
-        ),
-        _ => format!("{SIGNATURE}: {e}"),
-    })?;
+        ));
+    }
+    if let Ok(m) = &present
+        && m.is_file()
+        && m.len() != 64
+    {
+        return Err(format!(
+            "{SIGNATURE} is {} bytes; a raw Ed25519 signature is 64",
+            m.len()
+        ));
+    }
+    let signature = read(bundle, SIGNATURE)?;
     let bytes: [u8; 64] = signature.as_slice().try_into().map_err(|_| {
         format!(
             "{SIGNATURE} is {} bytes; a raw Ed25519 signature is 64",
@@ -262,20 +316,18 @@ fn signature<'k>(
                 ids.join(", ")
             )
         })?;
-    Ok((
-        signer,
-        format!(
-            "{SUMS} is signed by key {} ({})",
-            signer.key_id,
-            signer.path.display()
-        ),
-    ))
+    let detail = format!(
+        "{SUMS} is signed by key {} ({})",
+        signer.key_id,
+        signer.path.display()
+    );
+    Ok((signer, sums, detail))
 }
 
 /// Check 2.
-fn files(bundle: &Path) -> Outcome {
-    let sums = read(bundle, SUMS)?;
-    let entries = manifest::parse(&sums).map_err(|e| e.to_string())?;
+fn files(bundle: &Path, sums: &[u8]) -> Result<(Held, String), String> {
+    let entries = manifest::parse(sums).map_err(|e| e.to_string())?;
+    let mut held = Held(BTreeMap::new());
     for entry in &entries {
         let path = bundle.join(&entry.path);
         let metadata = std::fs::symlink_metadata(&path)
@@ -286,7 +338,18 @@ fn files(bundle: &Path) -> Outcome {
                 entry.path
             ));
         }
-        let hash = sha256_file(&path).map_err(|e| format!("{}: {e}", entry.path))?;
+        let later =
+            [STATEMENT, SOURCES].contains(&entry.path.as_str()) || entry.path.starts_with("data/");
+        let hash: Hash = if later {
+            let bytes = read(bundle, &entry.path)?;
+            let hash = Sha256::digest(&bytes).into();
+            held.0.insert(entry.path.clone(), bytes);
+            hash
+        } else {
+            manifest::hash_file(&path)
+                .map_err(|e| format!("{}: {e}", entry.path))?
+                .1
+        };
         if hash != entry.sha256 {
             return Err(format!(
                 "{} does not match its hash in {SUMS}: it was changed",
@@ -307,24 +370,11 @@ fn files(bundle: &Path) -> Outcome {
             ));
         }
     }
-    Ok(format!(
+    let detail = format!(
         "{} files listed, each present with its listed hash; no other file",
         entries.len()
-    ))
-}
-
-fn sha256_file(path: &Path) -> std::io::Result<Hash> {
-    let mut file = std::fs::File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        match file.read(&mut buf) {
-            Ok(0) => return Ok(hasher.finalize().into()),
-            Ok(n) => hasher.update(&buf[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
+    );
+    Ok((held, detail))
 }
 
 /// The last two folder names of the bundle's place.
@@ -340,10 +390,10 @@ fn place(bundle: &Path) -> (String, String) {
 }
 
 /// Check 3.
-fn statement(bundle: &Path, key_id: &str) -> Result<(Attested, String), String> {
+fn statement(held: &Held, bundle: &Path, key_id: &str) -> Result<(Attested, String), String> {
     let (owner, period) = place(bundle);
-    let (attested, file, kind, who, when, signed_by) = if bundle.join(STATEMENT).exists() {
-        let statement: BundleStatement = serde_json::from_slice(&read(bundle, STATEMENT)?)
+    let (attested, file, kind, who, when, signed_by) = if let Ok(bytes) = held.get(STATEMENT) {
+        let statement: BundleStatement = serde_json::from_slice(bytes)
             .map_err(|e| format!("{STATEMENT} does not parse: {e}"))?;
         let (kind, who, when, by) = (
             statement.kind.clone(),
@@ -352,9 +402,9 @@ fn statement(bundle: &Path, key_id: &str) -> Result<(Attested, String), String> 
             statement.key_id.clone(),
         );
         (Attested::Client(statement), STATEMENT, kind, who, when, by)
-    } else if bundle.join(SOURCES).exists() {
-        let sources: PeriodSources = serde_json::from_slice(&read(bundle, SOURCES)?)
-            .map_err(|e| format!("{SOURCES} does not parse: {e}"))?;
+    } else if let Ok(bytes) = held.get(SOURCES) {
+        let sources: PeriodSources =
+            serde_json::from_slice(bytes).map_err(|e| format!("{SOURCES} does not parse: {e}"))?;
         let (kind, when, by) = (
             sources.kind.clone(),
             sources.period.clone(),
@@ -396,7 +446,7 @@ fn statement(bundle: &Path, key_id: &str) -> Result<(Attested, String), String> 
 }
 
 /// Check 4.
-fn proofs(bundle: &Path, statement: &BundleStatement) -> Outcome {
+fn proofs(held: &Held, statement: &BundleStatement) -> Outcome {
     let mut expected = BTreeSet::new();
     let mut leaves_shown = 0usize;
     for (position, source) in statement.sources.iter().enumerate() {
@@ -408,8 +458,8 @@ fn proofs(bundle: &Path, statement: &BundleStatement) -> Outcome {
         let name = source.file.rsplit('/').next().unwrap_or(&source.file);
         let slice_path = format!("data/{name}");
         let proof_path = format!("{slice_path}.proof.json");
-        let slice = read(bundle, &slice_path)?;
-        let proof = Proof::from_json(&read(bundle, &proof_path)?)
+        let slice = held.get(&slice_path)?;
+        let proof = Proof::from_json(held.get(&proof_path)?)
             .map_err(|e| format!("{proof_path} does not parse: {e}"))?;
         if proof.seal() != *source {
             return Err(format!(
@@ -438,9 +488,9 @@ fn proofs(bundle: &Path, statement: &BundleStatement) -> Outcome {
                 slice.len() - at
             ));
         }
-        let subtrees = proof
-            .subtrees()
-            .ok_or_else(|| format!("{proof_path}: a subtree is malformed"))?;
+        let subtrees = proof.subtrees().ok_or_else(|| {
+            format!("{proof_path}: a subtree is not [start, end, 64 lowercase hex digits]")
+        })?;
         let leaves =
             usize::try_from(proof.leaves).map_err(|_| format!("{proof_path}: too many leaves"))?;
         let root =
@@ -455,20 +505,15 @@ fn proofs(bundle: &Path, statement: &BundleStatement) -> Outcome {
         expected.insert(slice_path);
         expected.insert(proof_path);
     }
-    let data = bundle.join("data");
-    if data.is_dir() {
-        for entry in walkdir::WalkDir::new(&data).sort_by_file_name() {
-            let entry = entry.map_err(|e| e.to_string())?;
-            if entry.file_type().is_dir() {
-                continue;
-            }
-            let relative = display_path(entry.path().strip_prefix(bundle).unwrap_or(entry.path()));
-            if !expected.contains(&relative) {
-                return Err(format!(
-                    "{relative} is neither the slice nor the proof of a source in {STATEMENT}"
-                ));
-            }
-        }
+    // Check 2 established that the bundle holds exactly the listed files.
+    if let Some(other) = held
+        .0
+        .keys()
+        .find(|p| p.starts_with("data/") && !expected.contains(*p))
+    {
+        return Err(format!(
+            "{other} is neither the slice nor the proof of a source in {STATEMENT}"
+        ));
     }
     Ok(format!(
         "{} slice(s), {leaves_shown} leaves, recompute their exports' roots",
@@ -476,9 +521,24 @@ fn proofs(bundle: &Path, statement: &BundleStatement) -> Outcome {
     ))
 }
 
+/// Check 5, without the previous bundle: `seq` counts from 1, `seq` 1 alone names no
+/// `prev`, and a `prev` is a SHA-256. True for the client's first bundle.
+fn chain_form(statement: &BundleStatement) -> Result<bool, String> {
+    match (statement.seq, &statement.prev) {
+        (0, _) => Err(format!("{STATEMENT} has seq 0: bundles count from 1")),
+        (1, None) => Ok(true),
+        (1, Some(_)) => Err(format!("{STATEMENT} has seq 1 but names a prev")),
+        (_, None) => Err(format!("{STATEMENT} has seq {} but no prev", statement.seq)),
+        (_, Some(prev)) if manifest::parse_hash(prev).is_none() => {
+            Err(format!("{STATEMENT}: prev is not 64 lowercase hex digits"))
+        }
+        _ => Ok(false),
+    }
+}
+
 /// Check 5, with the previous bundle at `prev`.
 fn chain(statement: &BundleStatement, prev: &Path, keys: &[TrustedKey]) -> Outcome {
-    let earlier = verify(
+    let (earlier, established) = run(
         prev,
         Against {
             keys,
@@ -496,8 +556,13 @@ fn chain(statement: &BundleStatement, prev: &Path, keys: &[TrustedKey]) -> Outco
             failed.detail
         ));
     }
-    let previous: BundleStatement = serde_json::from_slice(&read(prev, STATEMENT)?)
-        .map_err(|_| format!("{} holds no client statement", prev.display()))?;
+    let Some(Established {
+        attested: Attested::Client(previous),
+        sums,
+    }) = established
+    else {
+        return Err(format!("{} is not a client's bundle", prev.display()));
+    };
     if previous.client_id != statement.client_id {
         return Err(format!(
             "the previous bundle is client {}'s, not {}'s",
@@ -511,15 +576,15 @@ fn chain(statement: &BundleStatement, prev: &Path, keys: &[TrustedKey]) -> Outco
             previous.period, statement.period
         ));
     }
-    if statement.seq != previous.seq + 1 {
+    let next = previous.seq.checked_add(1);
+    if Some(statement.seq) != next {
+        let should = next.map_or("beyond counting".to_owned(), |n| n.to_string());
         return Err(format!(
-            "seq is {}, but the previous bundle's is {}: it should be {}",
-            statement.seq,
-            previous.seq,
-            previous.seq + 1
+            "seq is {}, but the previous bundle's is {}: it should be {should}",
+            statement.seq, previous.seq,
         ));
     }
-    let sums = hex(&Sha256::digest(read(prev, SUMS)?));
+    let sums = hex(&Sha256::digest(&sums));
     if statement.prev.as_deref() != Some(sums.as_str()) {
         return Err(format!(
             "prev is {}, but the previous bundle's SHA256SUMS hashes to {sums}",
@@ -564,7 +629,18 @@ fn full_sources(project: &Path, attested: &Attested) -> Outcome {
                     project.join("tallyseal.toml").display()
                 )
             })?;
+        let plain = Path::new(source.file)
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)));
         let path = project.join(source.file);
+        let regular = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file());
+        if !plain || !regular {
+            return Err(format!(
+                "{}: not a plain file inside {}",
+                source.file,
+                project.display()
+            ));
+        }
         let seal = seal_file(&path, skip_rows).map_err(|e| format!("{}: {e}", path.display()))?;
         let differs = |what: &str, found: String, stated: String| {
             Err(format!(

@@ -701,6 +701,37 @@ fn a_bad_signature_or_the_wrong_key_is_caught() {
 }
 
 #[test]
+fn hostile_files_neither_hang_nor_exhaust_the_verifier() {
+    for name in ["SHA256SUMS.sig", "SHA256SUMS"] {
+        let copy = Copy::of(CLIENT, PERIOD);
+        std::fs::remove_file(copy.file(name)).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", copy.file(name)).unwrap();
+        let (check, detail) = copy.failing().unwrap();
+        assert_eq!(check, 1, "{name}: {detail}");
+    }
+    // Forms of seq and prev the chain never takes, each re-signed.
+    for (seq, prev, expected) in [
+        (0, serde_json::Value::Null, "seq 0"),
+        (2, serde_json::Value::Null, "seq 2 but no prev"),
+        (
+            2,
+            "not-a-hash".into(),
+            "prev is not 64 lowercase hex digits",
+        ),
+    ] {
+        let copy = Copy::of(CLIENT, PERIOD);
+        copy.edit_json("statement.json", |s| {
+            s["seq"] = seq.into();
+            s["prev"] = prev.clone();
+        });
+        copy.resign();
+        let (check, detail) = copy.failing().unwrap();
+        assert_eq!(check, 5, "{detail}");
+        assert!(detail.contains(expected), "{detail}");
+    }
+}
+
+#[test]
 fn a_signed_statement_naming_another_key_is_caught() {
     let copy = Copy::of(CLIENT, PERIOD);
     copy.edit_json("statement.json", |s| s["key_id"] = "00".repeat(32).into());

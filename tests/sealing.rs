@@ -352,3 +352,92 @@ fn a_new_key_signs_new_bundles_and_portals_carry_every_key() {
     assert_eq!(statement["key_id"], new_id.as_str());
     assert_eq!(statement["seq"], 2);
 }
+
+#[test]
+fn a_store_holds_nothing_but_its_bundles_and_keys() {
+    let fixture = two_periods();
+    let project = Project::new(&fixture);
+    ok(project.seal("2026-10"));
+    // A file slipped into the store, inside or outside a bundle folder of the period.
+    for stray in [
+        "periods/2026-10/sealed/clients/kobe/2026-11/evil.html",
+        "periods/2026-10/sealed/clients/kobe/index.html",
+        "periods/2026-10/sealed/.DS_Store",
+    ] {
+        fixture.write(stray, "x");
+        project.build_fails(&format!("{stray} is not part of a sealed bundle"));
+        fixture.remove(stray);
+    }
+    // Inside a bundle of the period, it is unlisted: check 2 names it.
+    fixture.write("periods/2026-10/sealed/clients/kobe/2026-10/evil.html", "x");
+    project.build_fails("evil.html is in the bundle but not listed in SHA256SUMS");
+    fixture.remove("periods/2026-10/sealed/clients/kobe/2026-10/evil.html");
+    project.build_ok();
+}
+
+#[test]
+fn a_lost_lock_is_never_papered_over() {
+    let fixture = two_periods();
+    let project = Project::new(&fixture);
+    ok(project.seal("2026-10"));
+    ok(project.seal("2026-11"));
+    let lock = fixture.file("periods/2026-10/seal.lock");
+    let saved = std::fs::read(&lock).unwrap();
+    std::fs::remove_file(&lock).unwrap();
+    project.build_fails("period 2026-11 is sealed but the earlier period 2026-10 is open");
+    let before = tree(&fixture.file("periods/2026-10/sealed"));
+    let out = project.seal("2026-10");
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr)
+            .contains("periods/2026-10/sealed exists but periods/2026-10/seal.lock does not"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        tree(&fixture.file("periods/2026-10/sealed")),
+        before,
+        "the store is untouched"
+    );
+    std::fs::write(&lock, saved).unwrap();
+    project.build_ok();
+}
+
+#[test]
+fn a_stored_bundle_must_continue_the_chain() {
+    let fixture = two_periods();
+    let project = Project::new(&fixture);
+    ok(project.seal("2026-10"));
+    // Re-issue October's kobe bundle with seq 2, signed by the same key: it verifies on
+    // its own, but does not follow anything.
+    let bundle = fixture.file("periods/2026-10/sealed/clients/kobe/2026-10");
+    let path = bundle.join("statement.json");
+    let text_of = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text_of.replace(
+            "\"seq\": 1,\n  \"prev\": null",
+            &format!("\"seq\": 2,\n  \"prev\": \"{}\"", "ab".repeat(32)),
+        ),
+    )
+    .unwrap();
+    let mut files = Vec::new();
+    for entry in walkdir::WalkDir::new(&bundle).sort_by_file_name() {
+        let entry = entry.unwrap();
+        let name = entry
+            .path()
+            .strip_prefix(&bundle)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        if entry.file_type().is_file() && !name.starts_with("SHA256SUMS") {
+            files.push((name, std::fs::read(entry.path()).unwrap()));
+        }
+    }
+    let sums =
+        tallyseal::seal::manifest::write(files.iter().map(|(p, b)| (p.as_str(), b.as_slice())));
+    let signer = tallyseal::seal::keys::Signer::new(common::test_key()).unwrap();
+    std::fs::write(bundle.join("SHA256SUMS"), &sums).unwrap();
+    std::fs::write(bundle.join("SHA256SUMS.sig"), signer.sign(sums.as_bytes())).unwrap();
+    project.build_fails("its seq and prev do not follow the client's previous bundle");
+}

@@ -499,6 +499,7 @@ struct PeriodPage {
     /// The signing key's fingerprint in groups of four, for comparison by eye; none in
     /// an unsigned preview.
     fingerprint: Option<Vec<String>>,
+    key_id: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -616,6 +617,7 @@ fn period_page(
         account_credit: money(cp.statement.account_credit, currency),
         payments: payment_rows(cp.statement),
         fingerprint: site.key_id.map(format::fingerprint),
+        key_id: site.key_id.map(str::to_owned),
     }
 }
 

@@ -33,6 +33,14 @@ pub fn close(files: &mut Files, dir: &Path, signer: Option<&Signer>) -> Hash {
     hash
 }
 
+/// The number of bundles among `files`: the folders holding a `SHA256SUMS`.
+pub fn count(files: &Files) -> usize {
+    files
+        .keys()
+        .filter(|p| p.file_name().is_some_and(|n| n == SUMS))
+        .count()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

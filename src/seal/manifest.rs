@@ -67,12 +67,18 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<Entry>, ManifestError> {
         return Err(ManifestError::NoFinalLf);
     }
     let mut entries: Vec<Entry> = Vec::new();
-    for (number, raw) in text.lines().enumerate() {
+    let Some(body) = text.strip_suffix('\n') else {
+        return Ok(entries);
+    };
+    for (number, raw) in body.split('\n').enumerate() {
         let line = number + 1;
         let bad = |reason: &str| ManifestError::Line {
             line,
             reason: reason.to_owned(),
         };
+        if raw.contains('\r') {
+            return Err(bad("a carriage return: lines end with LF alone"));
+        }
         let (escaped, rest) = match raw.strip_prefix('\\') {
             Some(rest) => (true, rest),
             None => (false, raw),
@@ -104,6 +110,26 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<Entry>, ManifestError> {
         entries.push(Entry { path, sha256 });
     }
     Ok(entries)
+}
+
+/// The size and SHA-256 of the file at `path`, read once in blocks.
+pub fn hash_file(path: &std::path::Path) -> std::io::Result<(u64, Hash)> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut size = 0u64;
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) => return Ok((size, hasher.finalize().into())),
+            Ok(n) => {
+                hasher.update(&buf[..n]);
+                size += n as u64;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// Lowercase hex of 32 bytes, back to bytes.
@@ -174,5 +200,7 @@ mod tests {
         assert!(parse(good.replace("  ", " ").as_bytes()).is_err());
         assert!(parse(good.replacen("  a", "  ../a", 1).as_bytes()).is_err());
         assert!(parse(good.to_uppercase().as_bytes()).is_err());
+        assert!(parse(good.replace('\n', "\r\n").as_bytes()).is_err());
+        assert_eq!(parse(b"").unwrap(), []);
     }
 }

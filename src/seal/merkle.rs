@@ -93,6 +93,11 @@ impl Tree {
         self.len() == 0
     }
 
+    /// The hash of leaf `index`.
+    pub fn leaf(&self, index: usize) -> Option<&Hash> {
+        self.levels.first()?.get(index)
+    }
+
     pub fn root(&self) -> Hash {
         match self.len() {
             0 => root(&[]),

@@ -4,6 +4,7 @@
 //! client's rows exactly as exported and nothing of anyone else's.
 
 use super::keys::hex;
+use super::merkle::leaf_hash;
 use super::proof::Proof;
 use crate::error::display_path;
 use crate::model::{ExportFile, LeafClass};
@@ -58,6 +59,19 @@ pub fn slice(
                 "the file is shorter than when it was read: it changed during the build",
             ));
         }
+    }
+    // The bytes read now must be the leaves hashed at ingest, or the proof would not
+    // hold: a file changed in between, even keeping its length, stops here.
+    let mut at = 0usize;
+    for leaf in &wanted {
+        let range = export.leaf_range(*leaf);
+        let end = at + (range.end - range.start) as usize;
+        if export.tree.leaf(*leaf) != Some(&leaf_hash(&bytes[at..end])) {
+            return Err(std::io::Error::other(
+                "the file changed since it was read: it changed during the build",
+            ));
+        }
+        at = end;
     }
     let proof = Proof {
         source: source.to_owned(),
