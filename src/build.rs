@@ -14,6 +14,7 @@ use crate::error::LoadError;
 use crate::error::{Location, Warning, display_path};
 use crate::ingest::Loaded;
 use crate::invoice::{self, BillingError, PeriodBooks};
+use crate::issued;
 use crate::model::Period;
 use crate::model::{LeafClass, amount_text};
 use crate::render::{self, TemplateError, Templates};
@@ -77,10 +78,12 @@ pub enum BuildError {
     },
     #[error(transparent)]
     Sealed(#[from] SealError),
+    #[error("{0}")]
+    Issued(#[from] issued::IssuedError),
     #[error(
-        "sealed period {period}: {file} as computed today differs from the issued one stored in periods/{period}/sealed ({reason}); later periods must build on what was issued, so undo the change (`tallyseal check --deep` lists every difference); a new rate or budget from now on is a change order in an open period"
+        "sealed period {period}: periods/{period}/sealed/{file}: {reason}; later periods build on what was issued, so restore periods/{period}/sealed from version control"
     )]
-    SealedDiffers {
+    SealedBroken {
         period: Period,
         file: String,
         reason: &'static str,
@@ -130,9 +133,25 @@ pub fn review(
     statements: &[Vec<Statement>],
     key_id: Option<&str>,
 ) -> Result<Vec<Review>, BuildError> {
-    let mut reviews = Vec::new();
-    let mut applied_before: Vec<String> = Vec::new();
-    for (index, data) in project.periods.iter().enumerate() {
+    review_after(project, books, statements, key_id, Vec::new())
+}
+
+/// Continues the reviews of the first periods as issued (`issued`, read back from
+/// their sealed bundles) with the reviews of the periods after them.
+pub fn review_after(
+    project: &Project,
+    books: &[PeriodBooks],
+    statements: &[Vec<Statement>],
+    key_id: Option<&str>,
+    issued: Vec<Review>,
+) -> Result<Vec<Review>, BuildError> {
+    let applied = |books: &PeriodBooks| -> Vec<String> {
+        let adjustments = books.invoices.iter().flat_map(|i| &i.adjustments);
+        adjustments.map(|a| a.adjustment_id.clone()).collect()
+    };
+    let mut applied_before: Vec<String> = books[..issued.len()].iter().flat_map(applied).collect();
+    let mut reviews = issued;
+    for (index, data) in project.periods.iter().enumerate().skip(reviews.len()) {
         let conservation = check::conservation(project, data, &books[index].out_of_flight);
         if let Some(broken) = conservation.iter().find(|c| !c.balanced()) {
             return Err(BuildError::Conservation(Box::new(broken.clone())));
@@ -153,12 +172,7 @@ pub fn review(
             })
             .collect();
         let agency = checklist::agency(data, &checklists);
-        applied_before.extend(
-            books[index]
-                .invoices
-                .iter()
-                .flat_map(|i| i.adjustments.iter().map(|a| a.adjustment_id.clone())),
-        );
+        applied_before.extend(applied(&books[index]));
         reviews.push(Review {
             variances,
             checklists,
@@ -173,19 +187,33 @@ pub fn review(
 /// write.
 pub fn build(dir: &Path, out: &Path, options: &Options) -> Result<Built, BuildError> {
     check_output(dir, out)?;
-    let mut loaded = Project::load(dir)?;
+    let mut loaded = Project::load_open(dir)?;
     let signer = signer(&loaded.project, options, &mut loaded.warnings)?;
     let (built, files) = assemble(loaded, signer.as_ref())?;
     write_atomically(out, &files)?;
     Ok(built)
 }
 
-/// Every file of the site, in memory: bill, settle, review, render, seal.
-fn assemble(loaded: Loaded, signer: Option<&Signer>) -> Result<(Built, Files), BuildError> {
-    let project = &loaded.project;
+/// Every period's documents, statements of account and review: the sealed periods as
+/// issued (read back from their stored bundles), the open ones computed after them.
+#[derive(Debug)]
+pub struct Computed {
+    pub books: Vec<PeriodBooks>,
+    pub statements: Vec<Vec<Statement>>,
+    pub reviews: Vec<Review>,
+    /// The sealed periods' stored bundles, verified, oldest first.
+    pub stores: Vec<sealed::Stored>,
+}
+
+/// Checks the sealed periods (inputs against their locks, stored bundles verified),
+/// reads back what they issued, and computes the open periods after them.
+pub fn compute(project: &Project, key_id: Option<&str>) -> Result<Computed, BuildError> {
     let mut open = None;
+    let mut stores = Vec::new();
+    let mut cache = sealed::Cache::open(&project.dir);
+    let (mut books, mut statements, mut reviews) = (Vec::new(), Vec::new(), Vec::new());
     for data in &project.periods {
-        if !sealed::is_sealed(&project.dir, data.period) {
+        if !data.sealed {
             open.get_or_insert(data.period);
             continue;
         }
@@ -195,15 +223,40 @@ fn assemble(loaded: Loaded, signer: Option<&Signer>) -> Result<(Built, Files), B
                 open,
             });
         }
-        sealed::check_inputs(&project.dir, data.period)?;
+        sealed::check_inputs(&project.dir, data.period, &mut cache)?;
+        let stored = sealed::stored(&project.dir, data.period, &mut cache)?;
+        let issued = issued::read(project, data, &stored.files)?;
+        books.push(issued.books);
+        statements.push(issued.statements);
+        reviews.push(issued.review);
+        stores.push(stored);
     }
+    cache.save();
+    let books = invoice::bill_after(project, books)?;
+    let statements = account::settle_after(project, &books, statements)?;
+    let reviews = review_after(project, &books, &statements, key_id, reviews)?;
+    Ok(Computed {
+        books,
+        statements,
+        reviews,
+        stores,
+    })
+}
+
+/// Every file of the site, in memory: compute, render, seal.
+fn assemble(loaded: Loaded, signer: Option<&Signer>) -> Result<(Built, Files), BuildError> {
+    let project = &loaded.project;
     let key_id = signer.map(|s| s.key_id.as_str());
-    let books = invoice::bill(project)?;
-    let statements = account::settle(project, &books)?;
-    let reviews = review(project, &books, &statements, key_id)?;
+    let computed = compute(project, key_id)?;
+    let Computed {
+        books,
+        statements,
+        reviews,
+        stores,
+    } = computed;
     let templates = Templates::load(&project.dir)?;
     let mut files = site_files(&templates, project, &books, &statements, &reviews, key_id)?;
-    seal(&mut files, project, &books, &statements, signer)?;
+    seal(&mut files, project, &books, &statements, signer, stores)?;
     let built = Built {
         files: files.len(),
         loaded,
@@ -231,13 +284,13 @@ pub fn seal_period(dir: &Path, period: Period) -> Result<(Vec<Warning>, SealOutc
         return Err(BuildError::NoPeriod(period));
     }
     if sealed::is_sealed(dir, period) {
-        sealed::check_inputs(dir, period)?;
+        sealed::check_inputs(dir, period, &mut sealed::Cache::open(dir))?;
         return Ok((Vec::new(), SealOutcome::AlreadySealed));
     }
     if folder.join(sealed::STORE).exists() {
         return Err(SealError::StoreWithoutLock { period }.into());
     }
-    let mut loaded = Project::load(dir)?;
+    let mut loaded = Project::load_open(dir)?;
     if let Some(earlier) = loaded
         .project
         .periods
@@ -261,26 +314,23 @@ pub fn seal_period(dir: &Path, period: Period) -> Result<(Vec<Warning>, SealOutc
     Ok((built.loaded.warnings, outcome))
 }
 
-/// The checks of `tallyseal check` on sealed periods: each one's inputs match its
-/// `seal.lock` and its stored bundles verify (errors). With `deep`, also today's
-/// figures of every sealed document and statement of account against the issued ones:
-/// a warning for each number that would differ.
+/// `tallyseal check --deep` on sealed periods: each one's inputs match its `seal.lock`
+/// and its stored bundles verify (errors); today's figures of every sealed document
+/// and statement of account (`books` and `statements`, recomputed from every input)
+/// against the issued ones: a warning for each number that would differ.
 pub fn check_sealed(
     project: &Project,
     books: &[PeriodBooks],
     statements: &[Vec<Statement>],
-    deep: bool,
 ) -> Result<Vec<Warning>, BuildError> {
     let mut warnings = Vec::new();
     for (index, data) in project.periods.iter().enumerate() {
         if !sealed::is_sealed(&project.dir, data.period) {
             continue;
         }
-        sealed::check_inputs(&project.dir, data.period)?;
-        let stored = sealed::stored(&project.dir, data.period)?;
-        if !deep {
-            continue;
-        }
+        // Deep: every file hashed again, whatever the cache says.
+        sealed::check_inputs(&project.dir, data.period, &mut sealed::Cache::none())?;
+        let stored = sealed::stored(&project.dir, data.period, &mut sealed::Cache::none())?;
         for account in &statements[index] {
             let bundle = Path::new("clients")
                 .join(&account.client_id)
@@ -424,6 +474,7 @@ fn seal(
     books: &[PeriodBooks],
     statements: &[Vec<Statement>],
     signer: Option<&Signer>,
+    stores: Vec<sealed::Stored>,
 ) -> Result<(), BuildError> {
     let key_id = signer.map(|s| s.key_id.clone());
     let agency = &project.config.agency.name;
@@ -438,20 +489,20 @@ fn seal(
             signer.public_pem.clone().into_bytes(),
         );
     }
+    let mut stores = stores.into_iter();
     for (index, data) in project.periods.iter().enumerate() {
         let period = data.period.to_string();
-        if sealed::is_sealed(&project.dir, data.period) {
-            let stored = sealed::stored(&project.dir, data.period)?;
+        if let Some(stored) = stores.next() {
             for account in &statements[index] {
                 let client_id = account.client_id.as_str();
                 let bundle = Path::new("clients").join(client_id).join(&period);
-                let issued = adopt(&stored, files, &bundle, data.period)?;
+                let issued = adopt(&stored, &bundle, data.period)?;
                 let expected = match chain.get(client_id) {
                     Some((seq, sums)) => (seq + 1, Some(hex(sums))),
                     None => (1, None),
                 };
                 if (issued.seq, issued.prev.clone()) != expected {
-                    return Err(BuildError::SealedDiffers {
+                    return Err(BuildError::SealedBroken {
                         period: data.period,
                         file: display_path(&bundle.join(statement::STATEMENT)),
                         reason: "its seq and prev do not follow the client's previous bundle",
@@ -462,14 +513,6 @@ fn seal(
                     signed_by.entry(client_id).or_default().insert(key_id);
                 }
             }
-            if bundle::count(&stored.files) != statements[index].len() + 1 {
-                return Err(BuildError::SealedDiffers {
-                    period: data.period,
-                    file: format!("periods/{period}/sealed"),
-                    reason: "it holds the bundles of other clients than today's computation",
-                });
-            }
-            files.retain(|path, _| !sealed::in_bundle_of(path, data.period));
             public.extend(stored.keys);
             files.extend(stored.files);
             continue;
@@ -597,17 +640,9 @@ struct Issued {
     key_id: Option<String>,
 }
 
-/// Checks a client's stored bundle of a sealed period against today's computation of
-/// its machine-readable figures (`computed`, the site as rendered today), and reads its
-/// place in the chain. Until later periods take their history from the sealed files
-/// alone, this is what guarantees they build on exactly what was issued.
-fn adopt(
-    stored: &sealed::Stored,
-    computed: &Files,
-    bundle: &Path,
-    period: Period,
-) -> Result<Issued, BuildError> {
-    let differs = |file: &Path, reason| BuildError::SealedDiffers {
+/// Reads a client's stored bundle's place in the chain.
+fn adopt(stored: &sealed::Stored, bundle: &Path, period: Period) -> Result<Issued, BuildError> {
+    let differs = |file: &Path, reason| BuildError::SealedBroken {
         period,
         file: display_path(file),
         reason,
@@ -617,12 +652,6 @@ fn adopt(
         .files
         .get(&sums_path)
         .ok_or_else(|| differs(bundle, "the client has no sealed bundle in it"))?;
-    for name in ["invoice.json", "account.json"] {
-        let path = bundle.join(name);
-        if stored.files.get(&path) != computed.get(&path) {
-            return Err(differs(&path, "its figures differ"));
-        }
-    }
     let statement_path = bundle.join(statement::STATEMENT);
     let attests: BundleStatement = stored
         .files

@@ -60,16 +60,34 @@ pub struct Summary {
 }
 
 impl Summary {
-    pub fn of(project: &Project) -> Summary {
+    /// `issued`: the conservation reports of the first periods as their sealed bundles
+    /// issued them, for periods whose exports were not read.
+    pub fn of(project: &Project, issued: &[&[Conservation]]) -> Summary {
         let mut sources = Vec::new();
         let mut all = Tally::default();
-        for data in &project.periods {
+        for (period, data) in project.periods.iter().enumerate() {
             let per_export = tally_exports(data);
+            let sealed = issued
+                .get(period)
+                .filter(|_| data.sealed && data.exports.is_empty());
             for (index, source) in project.config.sources.iter().enumerate() {
                 let mut tally = Tally::default();
                 for (export, counts) in data.exports.iter().zip(&per_export) {
                     if export.source == index {
                         tally.add(counts);
+                    }
+                }
+                for c in sealed.into_iter().flat_map(|c| c.iter()) {
+                    if c.source == source.name {
+                        tally.add(&Tally {
+                            files: 1,
+                            rows_read: c.rows_read,
+                            mapped: c.billed + c.out_of_flight,
+                            unmapped: c.unmapped,
+                            duplicate: c.duplicate,
+                            total: c.total,
+                            blank: c.blank,
+                        });
                     }
                 }
                 all.add(&tally);

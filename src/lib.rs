@@ -3,11 +3,12 @@
 //!
 //! The pipeline, one module per stage: [`ingest`] reads the project into the domain
 //! types of [`model`]; reconcile, invoice and render follow; [`seal`] hashes, splits and
-//! signs. [`check`] reports what a load found.
+//! signs. Sealed periods are [`issued`]: read back from their stored bundles
+//! ([`sealed`]), never recomputed. [`check`] reports what a load found.
 //!
 //! ```no_run
 //! let loaded = tallyseal::Project::load(std::path::Path::new("sample-data"))?;
-//! println!("{}", tallyseal::check::Summary::of(&loaded.project));
+//! println!("{}", tallyseal::check::Summary::of(&loaded.project, &[]));
 //! # Ok::<(), tallyseal::error::LoadError>(())
 //! ```
 
@@ -18,6 +19,7 @@ pub mod checklist;
 pub mod error;
 pub mod ingest;
 pub mod invoice;
+pub mod issued;
 pub mod model;
 pub mod reconcile;
 pub mod render;

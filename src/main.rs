@@ -99,20 +99,31 @@ fn main() -> ExitCode {
 }
 
 fn check(dir: PathBuf, deep: bool) -> ExitCode {
-    let loaded = match Project::load(&dir) {
+    // Deep: every export read and every period recomputed, sealed ones too.
+    let loaded = if deep {
+        Project::load(&dir)
+    } else {
+        Project::load_open(&dir)
+    };
+    let loaded = match loaded {
         Ok(loaded) => loaded,
         Err(failure) => return load_failed(&dir, failure),
     };
     print_warnings(&loaded.warnings);
     let project = &loaded.project;
-    let checked = invoice::bill(project)
-        .map_err(BuildError::from)
-        .and_then(|books| {
-            let statements = account::settle(project, &books)?;
-            tallyseal::build::check_sealed(project, &books, &statements, deep)
-        });
-    match checked {
-        Ok(differences) => {
+    let checked = if deep {
+        invoice::bill(project)
+            .map_err(BuildError::from)
+            .and_then(|books| {
+                let statements = account::settle(project, &books)?;
+                let differences = tallyseal::build::check_sealed(project, &books, &statements)?;
+                Ok((differences, Vec::new()))
+            })
+    } else {
+        tallyseal::build::compute(project, None).map(|c| (Vec::new(), c.reviews))
+    };
+    let reviews = match checked {
+        Ok((differences, reviews)) => {
             print_warnings(&differences);
             if deep {
                 println!(
@@ -120,13 +131,15 @@ fn check(dir: PathBuf, deep: bool) -> ExitCode {
                     differences.len()
                 );
             }
+            reviews
         }
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::FAILURE;
         }
-    }
-    let summary = Summary::of(&loaded.project);
+    };
+    let issued: Vec<_> = reviews.iter().map(|r| r.conservation.as_slice()).collect();
+    let summary = Summary::of(&loaded.project, &issued);
     println!("{summary}");
     if summary.all.balanced() {
         ExitCode::SUCCESS

@@ -102,7 +102,9 @@ fn export_hash_is_sha256_of_the_file() {
 #[test]
 fn the_tree_built_while_parsing_is_the_tree_of_the_file_read_alone() {
     let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data");
-    let project = tallyseal::ingest::load(&sample, None).unwrap().project;
+    let project = tallyseal::ingest::load(&sample, None, tallyseal::ingest::Exports::All)
+        .unwrap()
+        .project;
     let mut exports = 0;
     for data in &project.periods {
         for export in &data.exports {
@@ -164,7 +166,7 @@ Total: account,,\"1,007\",10,5.01,";
     assert!(matches!(plat_rows[1].class, RowClass::Duplicate { .. }));
     assert_eq!(plat_rows[2].class, RowClass::Unmapped);
     assert_eq!(plat_rows[2].origin.line, 7);
-    let summary = Summary::of(&loaded.project);
+    let summary = Summary::of(&loaded.project, &[]);
     let tally = summary
         .sources
         .iter()
@@ -272,13 +274,17 @@ fn signing_key_override_wins_over_the_config() {
         1,
     );
     fixture.write("tallyseal.toml", toml);
-    let project = tallyseal::ingest::load(fixture.path(), None)
+    let project = tallyseal::ingest::load(fixture.path(), None, tallyseal::ingest::Exports::All)
         .unwrap()
         .project;
     assert_eq!(project.signing_key, Some(fixture.file("keys/agency.pem")));
-    let project = tallyseal::ingest::load(fixture.path(), Some("/elsewhere/k.pem".into()))
-        .unwrap()
-        .project;
+    let project = tallyseal::ingest::load(
+        fixture.path(),
+        Some("/elsewhere/k.pem".into()),
+        tallyseal::ingest::Exports::All,
+    )
+    .unwrap()
+    .project;
     assert_eq!(project.signing_key, Some("/elsewhere/k.pem".into()));
 }
 

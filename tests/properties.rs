@@ -220,7 +220,7 @@ proptest! {
             prop_assert_eq!(row.origin.leaf, *leaf);
             prop_assert_eq!(&row.class, class);
         }
-        let t = Summary::of(&project).all;
+        let t = Summary::of(&project, &[]).all;
         prop_assert_eq!((t.rows_read, t.mapped, t.unmapped, t.duplicate, t.total, t.blank), expected.tally);
         prop_assert!(t.balanced());
     }
@@ -230,7 +230,7 @@ proptest! {
         let fixture = project(skip, "");
         fixture.write("periods/2026-10/exports/export.csv", &bytes);
         if let Ok(loaded) = fixture.load() {
-            prop_assert!(Summary::of(&loaded.project).all.balanced());
+            prop_assert!(Summary::of(&loaded.project, &[]).all.balanced());
         }
     }
 

@@ -8,7 +8,7 @@ use tallyseal::model::{
 
 fn sample() -> tallyseal::Project {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data");
-    tallyseal::ingest::load(&dir, None)
+    tallyseal::ingest::load(&dir, None, tallyseal::ingest::Exports::All)
         .expect("sample-data loads")
         .project
 }

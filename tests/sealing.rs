@@ -241,14 +241,24 @@ fn a_sealed_period_never_changes_without_a_named_error() {
     std::fs::write(&stored, page).unwrap();
     project.build_ok();
 
-    // A project-wide change that would alter an issued figure is refused, never
-    // published beside the issued document.
+    // Project-wide files stay editable: a new rate applies from the open period on,
+    // and the issued document is published as issued.
     let contracts = std::fs::read_to_string(fixture.file("contracts.csv")).unwrap();
     fixture.write(
         "contracts.csv",
         contracts.replace("Retainer,flat,3000", "Retainer,flat,3100"),
     );
-    project.build_fails("sealed period 2026-10: clients/beta/2026-10/invoice.json as computed today differs from the issued one");
+    project.build_ok();
+    let net = |period: &str| {
+        let path = project
+            .site()
+            .join(format!("clients/beta/{period}/invoice.json"));
+        let invoice: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        invoice["lines"][0]["net"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(net("2026-10"), "3000.00");
+    assert_eq!(net("2026-11"), "3100.00");
     // `check --deep` lists each number that would differ; plain `check` does not look.
     let deep = run(&["check", project.dir(), "--deep"], None);
     assert!(deep.status.success());
@@ -440,4 +450,49 @@ fn a_stored_bundle_must_continue_the_chain() {
     std::fs::write(bundle.join("SHA256SUMS"), &sums).unwrap();
     std::fs::write(bundle.join("SHA256SUMS.sig"), signer.sign(sums.as_bytes())).unwrap();
     project.build_fails("its seq and prev do not follow the client's previous bundle");
+}
+
+/// Later periods continue from what sealed periods issued: the billed amount under a
+/// line's cap comes from the sealed `invoice.json`, even when today's contracts would
+/// compute the sealed period otherwise.
+#[test]
+fn later_periods_take_their_history_from_the_issued_documents() {
+    let fixture = two_periods();
+    let project = Project::new(&fixture);
+    ok(project.seal("2026-10"));
+    let stored: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(fixture.file("periods/2026-10/sealed/clients/kobe/2026-10/invoice.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let gross = |v: &serde_json::Value| -> i64 { v.as_str().unwrap().parse().unwrap() };
+    let line = &stored["lines"][0];
+    let issued = gross(&line["gross"]) - gross(&line["over_delivery"]);
+    assert!(issued > 0, "{line}");
+
+    // A rate of 9,000 a click from now on: November's 50 clicks are 450,000, capped at
+    // what is left of the 500,000 budget after what October issued.
+    let contracts = std::fs::read_to_string(fixture.file("contracts.csv")).unwrap();
+    fixture.write(
+        "contracts.csv",
+        contracts.replace("Search,cpc,80,JPY,500000", "Search,cpc,9000,JPY,500000"),
+    );
+    project.build_ok();
+    let november: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(project.site().join("clients/kobe/2026-11/invoice.json")).unwrap(),
+    )
+    .unwrap();
+    let billed = gross(&november["lines"][0]["net"]);
+    assert_eq!(billed, 450_000.min(500_000 - issued));
+    // Recomputing October at today's rate would have left a different remainder.
+    let october_clicks = issued / 80;
+    let recomputed = 450_000.min(500_000 - (october_clicks * 9000).min(500_000));
+    assert_ne!(billed, recomputed, "the test must tell the two apart");
+    // The issued October document is published as issued.
+    let published =
+        std::fs::read(project.site().join("clients/kobe/2026-10/invoice.json")).unwrap();
+    let kept =
+        std::fs::read(fixture.file("periods/2026-10/sealed/clients/kobe/2026-10/invoice.json"))
+            .unwrap();
+    assert_eq!(published, kept);
 }

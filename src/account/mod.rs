@@ -145,6 +145,29 @@ struct Ledger {
     started: bool,
 }
 
+impl From<&Statement> for Ledger {
+    /// The ledger as a statement of account left it.
+    fn from(statement: &Statement) -> Ledger {
+        Ledger {
+            entries: statement
+                .documents
+                .iter()
+                .map(|d| Entry {
+                    number: d.number.clone(),
+                    kind: d.kind,
+                    period: d.period,
+                    issue_date: d.issue_date,
+                    due_date: d.due_date,
+                    total: d.total,
+                    paid: d.paid,
+                })
+                .collect(),
+            credit: statement.account_credit,
+            started: true,
+        }
+    }
+}
+
 impl Ledger {
     /// Applies up to `amount` to the open invoice at `index`; returns what was applied.
     fn apply(&mut self, index: usize, amount: Decimal) -> Result<Decimal, Overflow> {
@@ -187,9 +210,32 @@ pub fn settle(
     project: &Project,
     books: &[PeriodBooks],
 ) -> Result<Vec<Vec<Statement>>, AccountError> {
-    let mut ledgers: Vec<Ledger> = vec![Ledger::default(); project.clients.len()];
-    let mut statements = Vec::new();
-    for (data, period_books) in project.periods.iter().zip(books) {
+    settle_after(project, books, Vec::new())
+}
+
+/// Continues the statements of the first periods as issued (`issued`, read back from
+/// their sealed bundles): each client's ledger opens as its last issued statement
+/// closed, and only the periods after them are settled.
+pub fn settle_after(
+    project: &Project,
+    books: &[PeriodBooks],
+    issued: Vec<Vec<Statement>>,
+) -> Result<Vec<Vec<Statement>>, AccountError> {
+    let mut ledgers: Vec<Ledger> = project
+        .clients
+        .iter()
+        .map(|client| {
+            issued
+                .iter()
+                .rev()
+                .find_map(|period| period.iter().find(|s| s.client_id == client.client_id))
+                .map(Ledger::from)
+                .unwrap_or_default()
+        })
+        .collect();
+    let mut statements = issued;
+    let done = statements.len();
+    for (data, period_books) in project.periods.iter().zip(books).skip(done) {
         let mut period_statements = Vec::new();
         for (client, ledger) in project.clients.iter().zip(&mut ledgers) {
             let overflow = |_| AccountError::Overflow {

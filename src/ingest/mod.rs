@@ -14,7 +14,7 @@ mod master;
 mod period;
 mod table;
 
-pub use cell::{is_identifier, parse_decimal};
+pub use cell::{Cell, is_identifier, parse_decimal};
 pub use export::parse_metric;
 
 use crate::error::{ErrorKind, LoadError, Location, Problems, Warning};
@@ -33,14 +33,36 @@ pub struct Loaded {
 }
 
 impl Project {
-    /// Loads the project at `dir`, taking the signing key override from the environment.
+    /// Loads the project at `dir`, every export of every period, taking the signing key
+    /// override from the environment.
     pub fn load(dir: &Path) -> Result<Loaded, LoadError> {
-        load(dir, std::env::var_os(SIGNING_KEY_ENV).map(PathBuf::from))
+        let key = std::env::var_os(SIGNING_KEY_ENV).map(PathBuf::from);
+        load(dir, key, Exports::All)
+    }
+
+    /// Loads the project at `dir` as a build needs it: the exports of sealed periods are
+    /// not read, since their documents are published as stored and their inputs are
+    /// checked against `seal.lock`.
+    pub fn load_open(dir: &Path) -> Result<Loaded, LoadError> {
+        let key = std::env::var_os(SIGNING_KEY_ENV).map(PathBuf::from);
+        load(dir, key, Exports::OpenPeriods)
     }
 }
 
+/// Which periods' exports to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exports {
+    All,
+    /// Only those of periods without a `seal.lock`.
+    OpenPeriods,
+}
+
 /// Loads the project at `dir`; `key_override` stands for `TALLYSEAL_SIGNING_KEY`.
-pub fn load(dir: &Path, key_override: Option<PathBuf>) -> Result<Loaded, LoadError> {
+pub fn load(
+    dir: &Path,
+    key_override: Option<PathBuf>,
+    exports: Exports,
+) -> Result<Loaded, LoadError> {
     let mut problems = Problems::default();
     if !dir.is_dir() {
         let kind = ErrorKind::Rule(
@@ -68,7 +90,10 @@ pub fn load(dir: &Path, key_override: Option<PathBuf>) -> Result<Loaded, LoadErr
         };
         let mut pool = export::StrPool::default();
         for period in period_folders(dir, &mut problems) {
-            let mut data = period::load(&master, period, &mut pool, &mut problems);
+            let sealed = crate::sealed::is_sealed(dir, period);
+            let read = !sealed || exports == Exports::All;
+            let mut data = period::load(&master, period, read, &mut pool, &mut problems);
+            data.sealed = sealed;
             classify::rows(&mut data, &crosswalk, &config.sources, &mut problems);
             periods.push(data);
         }

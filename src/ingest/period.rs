@@ -47,10 +47,11 @@ const KNOWN: &[&str] = &[
     "seal.lock",
 ];
 
-/// Reads `periods/<period>/`.
+/// Reads `periods/<period>/`; its exports only when `exports` is set.
 pub fn load(
     master: &Master,
     period: Period,
+    exports: bool,
     pool: &mut StrPool,
     problems: &mut Problems,
 ) -> PeriodData {
@@ -64,7 +65,9 @@ pub fn load(
     };
     reader.unknown_entries();
     data.attachments = reader.attachments();
-    (data.exports, data.rows) = reader.exports(pool);
+    if exports {
+        (data.exports, data.rows) = reader.exports(pool);
+    }
     data.fx = reader.fx();
     data.change_orders = reader.change_orders();
     data.milestones = reader.milestones();

@@ -129,16 +129,50 @@ impl History {
     pub fn adjustment_applied(&self, adjustment_id: &str) -> bool {
         self.adjustments.contains(adjustment_id)
     }
+    /// Adds an issued document: its number, what its lines billed under their caps,
+    /// its milestones and its adjustments.
+    fn record(&mut self, invoice: &Invoice) -> Result<(), BillingError> {
+        let overflow = |_| BillingError::InvoiceOverflow {
+            period: invoice.period,
+            client_id: invoice.client_id.clone(),
+        };
+        self.issued += 1;
+        for line in &invoice.lines {
+            let billed = self.billed.entry(line.line_id.clone()).or_default();
+            *billed = billed.plus(line.cap.billed).map_err(overflow)?;
+            for milestone in &line.milestones {
+                self.milestones
+                    .insert((line.line_id.clone(), milestone.milestone_id.clone()));
+            }
+        }
+        for adjustment in &invoice.adjustments {
+            self.adjustments.insert(adjustment.adjustment_id.clone());
+        }
+        Ok(())
+    }
 }
 
 /// Bills every period of the project, in order.
 pub fn bill(project: &Project) -> Result<Vec<PeriodBooks>, BillingError> {
+    bill_after(project, Vec::new())
+}
+
+/// Continues the books of the first periods as issued (`issued`, read back from their
+/// sealed bundles): their documents become the history, and only the periods after
+/// them are billed.
+pub fn bill_after(
+    project: &Project,
+    issued: Vec<PeriodBooks>,
+) -> Result<Vec<PeriodBooks>, BillingError> {
     let mut history = History::default();
-    project
-        .periods
-        .iter()
-        .map(|data| bill_period(project, data, &mut history))
-        .collect()
+    for invoice in issued.iter().flat_map(|books| &books.invoices) {
+        history.record(invoice)?;
+    }
+    let mut books = issued;
+    for data in &project.periods[books.len()..] {
+        books.push(bill_period(project, data, &mut history)?);
+    }
+    Ok(books)
 }
 
 /// Bills one period and records it in `history`. Clients are taken in id order, so
@@ -306,18 +340,6 @@ fn bill_client(
         legal_note,
     };
 
-    history.issued += 1;
-    for line in &invoice.lines {
-        let billed = history.billed.entry(line.line_id.clone()).or_default();
-        *billed = billed.plus(line.cap.billed).map_err(overflow)?;
-        for milestone in &line.milestones {
-            history
-                .milestones
-                .insert((line.line_id.clone(), milestone.milestone_id.clone()));
-        }
-    }
-    for adjustment in &invoice.adjustments {
-        history.adjustments.insert(adjustment.adjustment_id.clone());
-    }
+    history.record(&invoice)?;
     Ok(Some(invoice))
 }

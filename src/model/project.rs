@@ -106,6 +106,8 @@ impl Crosswalk {
 #[derive(Debug, Clone)]
 pub struct PeriodData {
     pub period: Period,
+    /// The period has a `seal.lock`: its documents are those stored under `sealed/`.
+    pub sealed: bool,
     pub exports: Vec<ExportFile>,
     /// Every data row of every export, in (export, file) order.
     pub rows: Vec<DeliveryRow>,
@@ -127,6 +129,7 @@ impl PeriodData {
     pub fn new(period: Period) -> PeriodData {
         PeriodData {
             period,
+            sealed: false,
             exports: Vec::new(),
             rows: Vec::new(),
             fx: Vec::new(),

@@ -154,17 +154,10 @@ fn period_row(site: &Site, index: usize) -> PeriodRow {
             .iter()
             .filter(|v| v.explained_by.is_none())
             .count(),
-        unmapped: data
-            .rows
-            .iter()
-            .filter(|r| r.class == RowClass::Unmapped)
-            .count(),
-        duplicates: data
-            .rows
-            .iter()
-            .filter(|r| matches!(r.class, RowClass::Duplicate { .. }))
-            .count(),
-        out_of_flight: books.out_of_flight.len(),
+        // From the conservation report, which sealed periods carry as issued.
+        unmapped: review.conservation.iter().map(|c| c.unmapped).sum(),
+        duplicates: review.conservation.iter().map(|c| c.duplicate).sum(),
+        out_of_flight: review.conservation.iter().map(|c| c.out_of_flight).sum(),
         failing_clients: review
             .checklists
             .iter()
@@ -415,6 +408,10 @@ pub fn render(
         },
     )?;
     for (index, data) in site.project.periods.iter().enumerate() {
+        if data.sealed {
+            // Published as stored: never re-rendered.
+            continue;
+        }
         let folder = root.join(data.period.to_string());
         let label = format::period(data.period);
         let frame = Frame {

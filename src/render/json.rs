@@ -44,6 +44,9 @@ struct LineJson<'a> {
     segments: Option<Vec<SegmentJson>>,
     /// Extra: the client's purchase-order reference.
     po_number: Option<&'a str>,
+    /// Extra: the milestones billed on the line in the period (milestone lines only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    milestones: Option<Vec<&'a str>>,
 }
 
 #[derive(Serialize)]
@@ -105,6 +108,12 @@ fn line_json(line: &LineBill) -> LineJson<'_> {
                 .collect()
         }),
         po_number: line.po_number.as_deref(),
+        milestones: (line.model == PricingModel::Milestone).then(|| {
+            line.milestones
+                .iter()
+                .map(|m| m.milestone_id.as_str())
+                .collect()
+        }),
     }
 }
 

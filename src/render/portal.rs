@@ -142,6 +142,10 @@ pub fn render(
     )?;
 
     for (position, cp) in periods.iter().enumerate() {
+        if cp.data.sealed {
+            // Published as stored: never re-rendered.
+            continue;
+        }
         let period = cp.data.period.to_string();
         let folder = portal.join(&period);
         let period_label = format::period(cp.data.period);

@@ -126,7 +126,7 @@ impl Fixture {
     }
 
     pub fn load(&self) -> Result<Loaded, LoadError> {
-        ingest::load(self.path(), None)
+        ingest::load(self.path(), None, tallyseal::ingest::Exports::All)
     }
 
     /// The errors of a project that must fail to load, as the user reads them.

@@ -5,6 +5,10 @@
 //! `seal.lock` is text: one line `<64 hex>  <size>  <path>` per file, paths relative to
 //! the period folder, `/`-separated, sorted bytewise, LF line ends.
 
+pub mod cache;
+
+pub use cache::Cache;
+
 use crate::error::display_path;
 use crate::model::Period;
 use crate::seal::bundle::Files;
@@ -82,8 +86,9 @@ pub struct Locked {
     pub sha256: Hash,
 }
 
-/// Every file of the period folder outside the store and the lock, hashed, sorted.
-pub fn inputs(dir: &Path, period: Period) -> Result<Vec<Locked>, SealError> {
+/// Every file of the period folder outside the store and the lock, hashed (unless
+/// `cache` knows it unchanged), sorted.
+pub fn inputs(dir: &Path, period: Period, cache: &mut Cache) -> Result<Vec<Locked>, SealError> {
     let root = folder(dir, period);
     let mut files = Vec::new();
     let walk = walkdir::WalkDir::new(&root).into_iter().filter_entry(|e| {
@@ -98,8 +103,8 @@ pub fn inputs(dir: &Path, period: Period) -> Result<Vec<Locked>, SealError> {
         if entry.file_type().is_dir() {
             continue;
         }
-        let (size, sha256) =
-            crate::seal::manifest::hash_file(entry.path()).map_err(io(entry.path()))?;
+        let key = entry.path().strip_prefix(dir).unwrap_or(entry.path());
+        let (size, sha256) = cache.hash(entry.path(), key).map_err(io(entry.path()))?;
         let relative = entry.path().strip_prefix(&root).unwrap_or(entry.path());
         files.push(Locked {
             path: display_path(relative),
@@ -141,7 +146,7 @@ fn parse_lock(text: &str, lock: &str) -> Result<Vec<Locked>, SealError> {
 
 /// Requires the period's inputs to be exactly those of its `seal.lock`; names the first
 /// file changed, added or removed.
-pub fn check_inputs(dir: &Path, period: Period) -> Result<(), SealError> {
+pub fn check_inputs(dir: &Path, period: Period, cache: &mut Cache) -> Result<(), SealError> {
     let lock_path = folder(dir, period).join(LOCK);
     let lock = display_path(lock_path.strip_prefix(dir).unwrap_or(&lock_path));
     let text = std::fs::read_to_string(&lock_path).map_err(io(&lock_path))?;
@@ -149,7 +154,7 @@ pub fn check_inputs(dir: &Path, period: Period) -> Result<(), SealError> {
         .into_iter()
         .map(|l| (l.path.clone(), l))
         .collect();
-    let now: BTreeMap<String, Locked> = inputs(dir, period)?
+    let now: BTreeMap<String, Locked> = inputs(dir, period, cache)?
         .into_iter()
         .map(|l| (l.path.clone(), l))
         .collect();
@@ -201,8 +206,9 @@ fn bundle_of(path: &Path, period: Period) -> Option<PathBuf> {
 
 /// Reads the store of a sealed period: nothing but the period's bundles and the public
 /// keys that signed them, each bundle holding its `SHA256SUMS` and verifying (checks
-/// 1–4 of seal.md, against the keys stored beside them), the agency's among them.
-pub fn stored(dir: &Path, period: Period) -> Result<Stored, SealError> {
+/// 1–4 of seal.md, against the keys stored beside them), the agency's among them. A
+/// bundle `cache` knows verified and unchanged since is not verified again.
+pub fn stored(dir: &Path, period: Period, cache: &mut Cache) -> Result<Stored, SealError> {
     let root = folder(dir, period).join(STORE);
     let mut stored = Stored::default();
     let mut trusted = Vec::new();
@@ -246,18 +252,61 @@ pub fn stored(dir: &Path, period: Period) -> Result<Stored, SealError> {
         prev: None,
     };
     for bundle in bundles {
-        let bundle = root.join(bundle);
-        let report = crate::verify::verify(&bundle, against, |_| {});
+        let listed = listed(&stored.files, &bundle);
+        let key = |name: &str| dir_key(dir, &root.join(&bundle).join(name));
+        let path = |name: &str| root.join(&bundle).join(name);
+        let present: Vec<&Path> = stored
+            .files
+            .keys()
+            .filter(|p| p.starts_with(&bundle))
+            .map(PathBuf::as_path)
+            .collect();
+        let unchanged = listed.as_ref().is_some_and(|listed| {
+            present.len() == listed.len()
+                && listed
+                    .iter()
+                    .all(|(name, _)| cache.is_unchanged(&path(name), &key(name)))
+        });
+        if unchanged {
+            continue;
+        }
+        let folder = root.join(&bundle);
+        let report = crate::verify::verify(&folder, against, |_| {});
         if let Some(failed) = report.failure() {
             return Err(SealError::Bundle {
-                bundle: display_path(bundle.strip_prefix(dir).unwrap_or(&bundle)),
+                bundle: display_path(folder.strip_prefix(dir).unwrap_or(&folder)),
                 check: failed.number,
                 name: failed.name,
                 detail: failed.detail.clone(),
             });
         }
+        for (name, sha256) in listed.into_iter().flatten() {
+            cache.record_now(&path(&name), &key(&name), sha256);
+        }
     }
     Ok(stored)
+}
+
+/// Every file of a stored bundle (paths relative to it) with its SHA-256: those its
+/// `SHA256SUMS` lists, and the manifest and signature themselves.
+fn listed(files: &Files, bundle: &Path) -> Option<Vec<(String, Hash)>> {
+    use crate::seal::manifest::{SIGNATURE, SUMS};
+    use sha2::{Digest, Sha256};
+    let sums = files.get(&bundle.join(SUMS))?;
+    let signature = files.get(&bundle.join(SIGNATURE))?;
+    let mut listed: Vec<(String, Hash)> = crate::seal::manifest::parse(sums)
+        .ok()?
+        .into_iter()
+        .map(|e| (e.path, e.sha256))
+        .collect();
+    listed.push((SUMS.to_owned(), Sha256::digest(sums).into()));
+    listed.push((SIGNATURE.to_owned(), Sha256::digest(signature).into()));
+    Some(listed)
+}
+
+/// `path` relative to the project at `dir`: the cache's key.
+fn dir_key(dir: &Path, path: &Path) -> PathBuf {
+    path.strip_prefix(dir).unwrap_or(path).to_owned()
 }
 
 /// Stores `files` (the sealed period's bundles, by path in the site) and the signer's
@@ -293,7 +342,7 @@ pub fn store(
         std::fs::write(&target, bytes).map_err(io(&target))?;
     }
     std::fs::rename(&staging, &root).map_err(io(&root))?;
-    let lock = write_lock(&inputs(dir, period)?);
+    let lock = write_lock(&inputs(dir, period, &mut Cache::none())?);
     let lock_path = folder(dir, period).join(LOCK);
     let partial = folder(dir, period).join(format!("{LOCK}.partial"));
     std::fs::write(&partial, lock).map_err(io(&partial))?;
