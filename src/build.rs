@@ -180,7 +180,8 @@ pub fn build(dir: &Path, out: &Path, options: &Options) -> Result<Built, BuildEr
     Ok(built)
 }
 
-/// Every file of the site, in memory: bill, settle, review, render, seal.
+/// Every file of the site, in memory: bill, settle, review, render, seal, and each
+/// portal's in-browser verifier, which lists the sealed bundles.
 fn assemble(loaded: Loaded, signer: Option<&Signer>) -> Result<(Built, Files), BuildError> {
     let project = &loaded.project;
     let mut open = None;
@@ -204,6 +205,7 @@ fn assemble(loaded: Loaded, signer: Option<&Signer>) -> Result<(Built, Files), B
     let templates = Templates::load(&project.dir)?;
     let mut files = site_files(&templates, project, &books, &statements, &reviews, key_id)?;
     seal(&mut files, project, &books, &statements, signer)?;
+    render::verify_page::render(&templates, project, key_id, &mut files)?;
     let built = Built {
         files: files.len(),
         loaded,
