@@ -116,7 +116,7 @@ async function signature(bundle, keys) {
 // ---------------------------------------------------------------- check 2: files
 
 /** GNU escapes of a path: `\\`, `\n`, `\r`; null for any other. */
-function unescape(path) {
+function unescapeName(path) {
   let out = '';
   for (let i = 0; i < path.length; i++) {
     if (path[i] !== '\\') {
@@ -150,7 +150,7 @@ function manifest(bytes) {
     if (gap < 0) throw bad('expected `<64 hex digits>  <path>`');
     const sha256 = rest.slice(0, gap);
     if (!isHex64(sha256)) throw bad('expected 64 lowercase hex digits');
-    const path = escaped ? unescape(rest.slice(gap + 2)) : rest.slice(gap + 2);
+    const path = escaped ? unescapeName(rest.slice(gap + 2)) : rest.slice(gap + 2);
     if (path === null) throw bad('a bad escape in the path');
     if (path === '' || path.startsWith('/') || path.split('/').some((c) => ['', '.', '..'].includes(c))) {
       throw bad('the path is not a plain relative path inside the bundle');
