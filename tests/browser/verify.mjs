@@ -3,6 +3,7 @@
 // (file://, the folder picker driven by setInputFiles). Each case names the outcome
 // tallyseal verify gives: "verified", or the number of the first failing check; with
 // TALLYSEAL set to the binary, `tallyseal verify` is run on each copy and must agree.
+// VERIFY_DEBUG=1 prints every outcome.
 import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createHash, createPrivateKey, generateKeyPairSync, sign } from 'node:crypto';
