@@ -243,7 +243,8 @@ pub fn compute(project: &Project, key_id: Option<&str>) -> Result<Computed, Buil
     })
 }
 
-/// Every file of the site, in memory: compute, render, seal.
+/// Every file of the site, in memory: compute, render, seal, and each portal's
+/// in-browser verifier, which lists the sealed bundles.
 fn assemble(loaded: Loaded, signer: Option<&Signer>) -> Result<(Built, Files), BuildError> {
     let project = &loaded.project;
     let key_id = signer.map(|s| s.key_id.as_str());
@@ -257,6 +258,7 @@ fn assemble(loaded: Loaded, signer: Option<&Signer>) -> Result<(Built, Files), B
     let templates = Templates::load(&project.dir)?;
     let mut files = site_files(&templates, project, &books, &statements, &reviews, key_id)?;
     seal(&mut files, project, &books, &statements, signer, stores)?;
+    render::verify_page::render(&templates, project, key_id, &mut files)?;
     let built = Built {
         files: files.len(),
         loaded,

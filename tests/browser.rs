@@ -2,7 +2,10 @@
 //! driven by `tests/browser/check.mjs` (playwright-core, axe-core from npm). Every page
 //! loads from `file://` with no console error and no failed or outgoing request; the
 //! main pages have no serious or critical axe-core violation on desktop and phone
-//! widths; every invoice prints on one A4 and one Letter page with nothing cut off.
+//! widths; every invoice prints on one A4 and one Letter page with nothing cut off; a
+//! portal's `verify.html` says "verified" for good bundles and names the failing check
+//! of tampered copies, served from 127.0.0.1 and from `file://` (`tests/browser/verify.mjs`),
+//! as `tallyseal verify` does on the same copies.
 //!
 //! Needs `node` and `/usr/bin/chromium` (or `CHROMIUM`); `.ci/run` installs both. The
 //! npm packages are installed from `tests/browser/package-lock.json` on first run.
@@ -37,6 +40,7 @@ fn sample_portals_pass_the_browser_checks() {
     let checked = Command::new("node")
         .arg(harness.join("check.mjs"))
         .arg(&site)
+        .env("TALLYSEAL", env!("CARGO_BIN_EXE_tallyseal"))
         .output()
         .expect("node is needed for the browser tests (.ci/run installs it)");
     let report = String::from_utf8_lossy(&checked.stdout);

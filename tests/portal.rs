@@ -430,7 +430,12 @@ fn hostile_text_is_escaped_and_markdown_is_sanitised() {
             continue;
         }
         let html = String::from_utf8(bytes).unwrap();
+        // verify.html alone runs a script: its own, beside it.
+        let own_script = path.ends_with("verify.html");
         for tag in tags(&html) {
+            if own_script && tag == "script src=\"verify.js\"" {
+                continue;
+            }
             let name = tag.split_whitespace().next().unwrap_or("");
             assert!(
                 ![

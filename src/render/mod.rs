@@ -6,7 +6,8 @@
 //! agency's internal view ([`agency`]). Pages come from Tera [`templates`]; numbers and
 //! dates are written for people by [`format`]; Markdown passes [`markdown`]'s sanitiser;
 //! charts are inline SVG laid out by [`chart`]; each line's rows are a CSV ([`rows`]);
-//! the machine-readable files are [`json`].
+//! the machine-readable files are [`json`]. After sealing, [`verify_page`] adds each
+//! portal's in-browser verifier, which lists the sealed bundles and their keys.
 
 pub mod agency;
 pub mod chart;
@@ -16,6 +17,7 @@ pub mod markdown;
 pub mod portal;
 pub mod rows;
 pub mod templates;
+pub mod verify_page;
 pub mod words;
 
 use crate::account::Statement;

@@ -20,6 +20,8 @@ pub const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../../templates/checklist.html"),
     ),
     ("line.html", include_str!("../../templates/line.html")),
+    ("verify.html", include_str!("../../templates/verify.html")),
+    ("verify.js", include_str!("../../templates/verify.js")),
     ("agency.html", include_str!("../../templates/agency.html")),
     (
         "agency_period.html",

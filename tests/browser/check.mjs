@@ -3,17 +3,23 @@
 // 1. every page loads from file:// with no console error, no page error and no failed
 //    or outgoing request;
 // 2. axe-core reports no serious or critical violation on the main pages;
-// 3. every invoice prints on one A4 and one Letter page with nothing cut off.
+// 3. every invoice prints on one A4 and one Letter page with nothing cut off;
+// 4. a portal's verify.html says "verified" for good bundles and names the failing check
+//    of tampered copies, hosted (a static server on 127.0.0.1) and from file:// (the
+//    folder picker). <demo key> re-signs tampered copies that only checks 3 and 4 catch
+//    (default: the sample project's demo key).
 // Prints one line per failure and exits 1 if there is any.
 import { chromium } from 'playwright-core';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { verifyPageChecks } from './verify.mjs';
 
 const require = createRequire(import.meta.url);
 const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 const site = resolve(process.argv[2] ?? 'site');
+const demoKey = resolve(process.argv[3] ?? join(dirname(fileURLToPath(import.meta.url)), '../../sample-data/keys/demo-agency.pem'));
 const failures = [];
 const fail = (page, message) => failures.push(`${page}: ${message}`);
 
@@ -65,6 +71,7 @@ const bundle = join('clients', client, period);
 const evidence = readdirSync(join(site, bundle, 'lines')).filter((n) => n.endsWith('.html')).sort()[0];
 const audited = [
   join('clients', client, 'index.html'),
+  join('clients', client, 'verify.html'),
   join(bundle, 'index.html'),
   join(bundle, 'invoice.html'),
   join(bundle, 'account.html'),
@@ -121,7 +128,10 @@ for (const path of invoices) {
   await page.emulateMedia({ media: 'screen' });
 }
 
+// 4. verify.html, hosted and offline, on good and tampered bundles.
+const verified = await verifyPageChecks({ browser, site, client, demoKey, axeSource, fail });
+
 await browser.close();
 for (const f of failures) console.log(f);
-console.log(`${pages.length} pages loaded, ${audited.length} audited with axe-core at 1280 and 390 px, ${invoices.length} invoices printed; ${failures.length} problems`);
+console.log(`${pages.length} pages loaded, ${audited.length} audited with axe-core at 1280 and 390 px, ${invoices.length} invoices printed, verify.html run on ${verified} bundles; ${failures.length} problems`);
 process.exit(failures.length ? 1 : 0);

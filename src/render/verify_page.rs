@@ -1,0 +1,155 @@
+//! Each portal's `verify.html` and its script `verify.js`: checks 1–4 of seal.md in the
+//! client's browser, with WebCrypto (docs/verify.md, "In your browser").
+//!
+//! Rendered after sealing, from the sealed files themselves: the page lists the
+//! portal's bundles and carries every public key that signed one of them (the keys of
+//! `keys/<key_id>.pub.pem`, sealed periods' included), so a check opened from
+//! `file://` needs no key from anywhere. Both files are navigation, outside every bundle.
+
+use super::{Frame, Link, Page, RenderError, Templates, format};
+use crate::model::{Period, Project};
+use crate::seal::bundle::Files;
+use crate::seal::keys::{hex, key_id};
+use crate::seal::statement::{BundleStatement, STATEMENT};
+use ed25519_dalek::VerifyingKey;
+use ed25519_dalek::pkcs8::DecodePublicKey;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+#[derive(Serialize)]
+struct VerifyPage {
+    client_id: String,
+    /// The portal's bundles, newest first.
+    periods: Vec<PeriodOption>,
+    /// The keys the page trusts, in the order they first signed.
+    keys: Vec<TrustedKey>,
+}
+
+#[derive(Serialize)]
+struct PeriodOption {
+    period: String,
+    label: String,
+}
+
+#[derive(Serialize)]
+struct TrustedKey {
+    key_id: String,
+    /// The raw 32-byte Ed25519 public key, in hex: what the script imports.
+    public: String,
+    fingerprint: Vec<String>,
+    /// The periods it signed, in words.
+    signed: Vec<String>,
+}
+
+/// Adds `verify.html` and `verify.js` to every client portal among `files`.
+/// `key_id`: the key this build signs with; none for an unsigned preview.
+pub fn render(
+    templates: &Templates,
+    project: &Project,
+    key_id: Option<&str>,
+    files: &mut Files,
+) -> Result<(), RenderError> {
+    let script = templates.render("verify.js", &serde_json::json!({}))?;
+    for client in &project.clients {
+        let portal = Path::new("clients").join(&client.client_id);
+        if !files.contains_key(&portal.join("index.html")) {
+            continue;
+        }
+        let bundles = bundles(files, &portal);
+        let frame = Frame {
+            agency: project.config.agency.name.clone(),
+            client: Some(client.name.clone()),
+            title: format!("Check your files — {}", client.name),
+            css: "style.css".into(),
+            home: "index.html".into(),
+            crumbs: Vec::new(),
+            tabs: Vec::new(),
+            periods: bundles
+                .keys()
+                .rev()
+                .map(|period| Link {
+                    label: format::period(*period),
+                    href: format!("{period}/index.html"),
+                    current: false,
+                })
+                .collect(),
+            internal: false,
+            unsigned: key_id.is_none(),
+        };
+        let page = VerifyPage {
+            client_id: client.client_id.clone(),
+            periods: bundles
+                .keys()
+                .rev()
+                .map(|period| PeriodOption {
+                    period: period.to_string(),
+                    label: format::period(*period),
+                })
+                .collect(),
+            keys: trusted_keys(files, &portal, &bundles),
+        };
+        let html = templates.render(
+            "verify.html",
+            &Page {
+                frame: &frame,
+                page,
+            },
+        )?;
+        files.insert(portal.join("verify.html"), html);
+        files.insert(portal.join("verify.js"), script.clone());
+    }
+    Ok(())
+}
+
+/// The bundles of the portal at `portal`: each folder `<period>/` holding a
+/// `statement.json`, with the key id its statement names.
+fn bundles(files: &Files, portal: &Path) -> BTreeMap<Period, Option<String>> {
+    files
+        .range(portal.to_path_buf()..)
+        .take_while(|(path, _)| path.starts_with(portal))
+        .filter_map(|(path, bytes)| {
+            let relative = path.strip_prefix(portal).ok()?;
+            let mut parts = relative.iter();
+            let period = Period::parse(parts.next()?.to_str()?)?;
+            let in_bundle_root = parts.next()? == STATEMENT && parts.next().is_none();
+            let statement = serde_json::from_slice::<BundleStatement>(bytes).ok();
+            in_bundle_root.then(|| (period, statement.and_then(|s| s.key_id)))
+        })
+        .collect()
+}
+
+/// Every public key in the portal's `keys/` folder, with the periods each signed.
+fn trusted_keys(
+    files: &Files,
+    portal: &Path,
+    bundles: &BTreeMap<Period, Option<String>>,
+) -> Vec<TrustedKey> {
+    let folder = portal.join("keys");
+    let mut keys: Vec<TrustedKey> = files
+        .range(folder.clone()..)
+        .take_while(|(path, _)| path.starts_with(&folder))
+        .filter_map(|(_, pem)| {
+            let key = VerifyingKey::from_public_key_pem(std::str::from_utf8(pem).ok()?).ok()?;
+            let key_id = key_id(&key);
+            let signed = bundles
+                .iter()
+                .filter(|(_, signer)| signer.as_deref() == Some(key_id.as_str()))
+                .map(|(period, _)| format::period(*period))
+                .collect();
+            Some(TrustedKey {
+                public: hex(key.as_bytes()),
+                fingerprint: format::fingerprint(&key_id),
+                key_id,
+                signed,
+            })
+        })
+        .collect();
+    let first = |key: &TrustedKey| {
+        bundles
+            .iter()
+            .position(|(_, signer)| signer.as_deref() == Some(key.key_id.as_str()))
+    };
+    keys.sort_by_cached_key(|key| (first(key).is_none(), first(key), key.key_id.clone()));
+    keys
+}
