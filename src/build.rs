@@ -37,6 +37,55 @@ pub struct Options {
     pub unsigned: bool,
 }
 
+/// The stages of a build, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Loading the project: every open period's exports parsed, hashed and split.
+    Ingest,
+    /// Sealed periods checked and read back; open ones billed, settled, reviewed.
+    Reconcile,
+    Render,
+    /// Slices, proofs, statements, manifests and signatures.
+    Seal,
+    Write,
+}
+
+impl Stage {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Stage::Ingest => "ingest",
+            Stage::Reconcile => "reconcile",
+            Stage::Render => "render",
+            Stage::Seal => "seal",
+            Stage::Write => "write",
+        }
+    }
+}
+
+/// Times each stage as it starts, and tells `progress`.
+struct Clock<'a> {
+    progress: &'a dyn Fn(Stage),
+    current: Option<(Stage, std::time::Instant)>,
+    done: Vec<(Stage, std::time::Duration)>,
+}
+
+impl Clock<'_> {
+    fn start(&mut self, stage: Stage) {
+        self.stop();
+        (self.progress)(stage);
+        self.current = Some((stage, std::time::Instant::now()));
+    }
+
+    fn stop(&mut self) {
+        if let Some((stage, started)) = self.current.take() {
+            match self.done.iter_mut().find(|(s, _)| *s == stage) {
+                Some((_, took)) => *took += started.elapsed(),
+                None => self.done.push((stage, started.elapsed())),
+            }
+        }
+    }
+}
+
 /// The top-level entries a build writes; an existing output holding anything else is
 /// not ours to replace.
 const OUTPUT_ENTRIES: &[&str] = &["clients", "agency"];
@@ -113,6 +162,8 @@ pub struct Built {
     pub statements: Vec<Vec<Statement>>,
     pub reviews: Vec<Review>,
     pub files: usize,
+    /// How long each stage took.
+    pub timings: Vec<(Stage, std::time::Duration)>,
 }
 
 /// What a period's numbers are checked against: its variances, each client's checklist,
@@ -157,10 +208,14 @@ pub fn review_after(
             return Err(BuildError::Conservation(Box::new(broken.clone())));
         }
         let variances = variance::compute(project, books, index);
+        let rows = checklist::rows_by_client(project, data);
         let checklists: Vec<Checklist> = statements[index]
             .iter()
             .map(|statement| {
                 checklist::client(&ClientPeriod {
+                    rows: rows
+                        .get(statement.client_id.as_str())
+                        .map_or(&[], Vec::as_slice),
                     project,
                     data,
                     books: &books[index],
@@ -185,12 +240,27 @@ pub fn review_after(
 
 /// Builds the project at `dir` into `out`: load, bill, settle, review, render, seal,
 /// write.
-pub fn build(dir: &Path, out: &Path, options: &Options) -> Result<Built, BuildError> {
+/// `progress` hears of each stage as it starts.
+pub fn build(
+    dir: &Path,
+    out: &Path,
+    options: &Options,
+    progress: &dyn Fn(Stage),
+) -> Result<Built, BuildError> {
     check_output(dir, out)?;
+    let mut clock = Clock {
+        progress,
+        current: None,
+        done: Vec::new(),
+    };
+    clock.start(Stage::Ingest);
     let mut loaded = Project::load_open(dir)?;
     let signer = signer(&loaded.project, options, &mut loaded.warnings)?;
-    let (built, files) = assemble(loaded, signer.as_ref())?;
+    let (mut built, files) = assemble(loaded, signer.as_ref(), &mut clock)?;
+    clock.start(Stage::Write);
     write_atomically(out, &files)?;
+    clock.stop();
+    built.timings = clock.done;
     Ok(built)
 }
 
@@ -245,9 +315,14 @@ pub fn compute(project: &Project, key_id: Option<&str>) -> Result<Computed, Buil
 
 /// Every file of the site, in memory: compute, render, seal, and each portal's
 /// in-browser verifier, which lists the sealed bundles.
-fn assemble(loaded: Loaded, signer: Option<&Signer>) -> Result<(Built, Files), BuildError> {
+fn assemble(
+    loaded: Loaded,
+    signer: Option<&Signer>,
+    clock: &mut Clock,
+) -> Result<(Built, Files), BuildError> {
     let project = &loaded.project;
     let key_id = signer.map(|s| s.key_id.as_str());
+    clock.start(Stage::Reconcile);
     let computed = compute(project, key_id)?;
     let Computed {
         books,
@@ -255,16 +330,21 @@ fn assemble(loaded: Loaded, signer: Option<&Signer>) -> Result<(Built, Files), B
         reviews,
         stores,
     } = computed;
+    clock.start(Stage::Render);
     let templates = Templates::load(&project.dir)?;
     let mut files = site_files(&templates, project, &books, &statements, &reviews, key_id)?;
+    clock.start(Stage::Seal);
     seal(&mut files, project, &books, &statements, signer, stores)?;
+    clock.start(Stage::Render);
     render::verify_page::render(&templates, project, key_id, &mut files)?;
+    clock.stop();
     let built = Built {
         files: files.len(),
         loaded,
         books,
         statements,
         reviews,
+        timings: Vec::new(),
     };
     Ok((built, files))
 }
@@ -305,7 +385,12 @@ pub fn seal_period(dir: &Path, period: Period) -> Result<(Vec<Warning>, SealOutc
     let signer = signer(&loaded.project, &Options::default(), &mut loaded.warnings)?
         .ok_or(BuildError::NoKey)?;
     // Exactly the bundles `build` publishes from the same inputs and key.
-    let (built, mut files) = assemble(loaded, Some(&signer))?;
+    let mut clock = Clock {
+        progress: &|_| {},
+        current: None,
+        done: Vec::new(),
+    };
+    let (built, mut files) = assemble(loaded, Some(&signer), &mut clock)?;
     files.retain(|path, _| sealed::in_bundle_of(path, period));
     let bundles = bundle::count(&files);
     sealed::store(dir, period, &files, &signer.key_id, &signer.public_pem)?;
@@ -519,11 +604,12 @@ fn seal(
             files.extend(stored.files);
             continue;
         }
+        let rows = checklist::rows_by_client(project, data);
         for account in &statements[index] {
             let client_id = account.client_id.as_str();
             let bundle = Path::new("clients").join(client_id).join(&period);
             let mut leaves: BTreeMap<usize, Vec<u64>> = BTreeMap::new();
-            for row in checklist::client_rows(project, data, client_id) {
+            for &row in rows.get(client_id).map_or(&[][..], Vec::as_slice) {
                 let origin = &data.rows[row].origin;
                 leaves.entry(origin.export).or_default().push(origin.leaf);
             }

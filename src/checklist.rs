@@ -108,18 +108,30 @@ pub fn row_at(data: &PeriodData, row: usize) -> String {
     Location::line(&data.exports[origin.export].path, origin.line).file_line()
 }
 
-/// The rows of a period that belong to a client: its campaigns' rows and their duplicates.
-pub fn client_rows(project: &Project, data: &PeriodData, client_id: &str) -> Vec<usize> {
-    let owner = |campaign: &str| project.campaign_owner(campaign) == Some(client_id);
-    (0..data.rows.len())
-        .filter(|i| {
-            let original = match data.rows[*i].class {
-                RowClass::Duplicate { of } => of,
-                _ => *i,
-            };
-            matches!(&data.rows[original].class, RowClass::Mapped { campaign } if owner(campaign))
-        })
-        .collect()
+/// The rows of a period that belong to each client, by client id, in one pass: its
+/// campaigns' rows and their duplicates.
+pub fn rows_by_client<'p>(
+    project: &'p Project,
+    data: &PeriodData,
+) -> std::collections::HashMap<&'p str, Vec<usize>> {
+    let owners: std::collections::HashMap<&str, &str> = project
+        .lines
+        .iter()
+        .filter_map(|l| Some((l.campaign.as_deref()?, l.client_id.as_str())))
+        .collect();
+    let mut rows: std::collections::HashMap<&str, Vec<usize>> = std::collections::HashMap::new();
+    for (index, row) in data.rows.iter().enumerate() {
+        let original = match row.class {
+            RowClass::Duplicate { of } => of,
+            _ => index,
+        };
+        if let RowClass::Mapped { campaign } = &data.rows[original].class
+            && let Some(client) = owners.get(&**campaign)
+        {
+            rows.entry(client).or_default().push(index);
+        }
+    }
+    rows
 }
 
 fn plural(n: usize, word: &str) -> String {
@@ -137,6 +149,8 @@ pub struct ClientPeriod<'a> {
     pub applied_before: &'a [String],
     /// The key the bundle is signed with; none for an unsigned preview.
     pub key_id: Option<&'a str>,
+    /// The client's rows of the period ([`rows_by_client`]).
+    pub rows: &'a [usize],
 }
 
 /// The checklist of one client in one period.
@@ -144,7 +158,7 @@ pub fn client(cp: &ClientPeriod) -> Checklist {
     let (project, data) = (cp.project, cp.data);
     let client_id = cp.statement.client_id.as_str();
     let invoice = cp.books.invoices.iter().find(|i| i.client_id == client_id);
-    let rows = client_rows(project, data, client_id);
+    let rows = cp.rows;
     let variances: Vec<&Variance> = cp
         .variances
         .variances
@@ -165,9 +179,9 @@ pub fn client(cp: &ClientPeriod) -> Checklist {
         .collect();
 
     let mut steps = vec![
-        sources_sealed(data, &rows, cp.key_id),
-        rows_accounted(data, &rows, &cp.books.out_of_flight),
-        no_duplicates(data, &rows),
+        sources_sealed(data, rows, cp.key_id),
+        rows_accounted(data, rows, &cp.books.out_of_flight),
+        no_duplicates(data, rows),
         fx_locked(invoice),
         discrepancy(&variances, &single),
         variances_explained(data, &variances),
@@ -251,7 +265,8 @@ fn rows_accounted(data: &PeriodData, rows: &[usize], out_of_flight: &[usize]) ->
     let outside: Vec<usize> = rows
         .iter()
         .copied()
-        .filter(|r| out_of_flight.contains(r))
+        // Ascending, as `invoice::bill` lists them.
+        .filter(|r| out_of_flight.binary_search(r).is_ok())
         .collect();
     let duplicates = rows
         .iter()

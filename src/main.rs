@@ -4,7 +4,7 @@
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use tallyseal::build::{BuildError, Options, SealOutcome};
+use tallyseal::build::{BuildError, Options, SealOutcome, Stage};
 use tallyseal::error::{LoadError, Warning};
 use tallyseal::verify::{Against, Status, TrustedKey};
 use tallyseal::{Project, account, check::Summary, invoice, seal::keys};
@@ -42,6 +42,12 @@ enum Command {
         /// bundles no one can verify. Never publish it.
         #[arg(long)]
         unsigned: bool,
+        /// Print how long each stage took, on stderr: `timing <stage> <seconds>`.
+        #[arg(long)]
+        timings: bool,
+        /// No progress display (it is shown only when stderr is a terminal anyway).
+        #[arg(long)]
+        quiet: bool,
     },
     /// Seal a period: store its signed bundles under periods/<period>/sealed/ and lock
     /// its inputs in periods/<period>/seal.lock. Earlier periods must be sealed first.
@@ -85,7 +91,9 @@ fn main() -> ExitCode {
             project,
             out,
             unsigned,
-        } => build(project, out, &Options { unsigned }),
+            timings,
+            quiet,
+        } => build(project, out, &Options { unsigned }, timings, quiet),
         Command::Seal { project, period } => seal(project, &period),
         Command::Verify {
             bundle,
@@ -148,8 +156,25 @@ fn check(dir: PathBuf, deep: bool) -> ExitCode {
     }
 }
 
-fn build(dir: PathBuf, out: PathBuf, options: &Options) -> ExitCode {
-    match tallyseal::build::build(&dir, &out, options) {
+fn build(dir: PathBuf, out: PathBuf, options: &Options, timings: bool, quiet: bool) -> ExitCode {
+    let spinner = if quiet {
+        indicatif::ProgressBar::hidden()
+    } else {
+        // Drawn only when stderr is a terminal.
+        indicatif::ProgressBar::new_spinner()
+    };
+    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+    let started = std::time::Instant::now();
+    let progress = |stage: Stage| spinner.set_message(format!("{}…", stage.as_str()));
+    let result = tallyseal::build::build(&dir, &out, options, &progress);
+    spinner.finish_and_clear();
+    if let (true, Ok(built)) = (timings, &result) {
+        for (stage, took) in &built.timings {
+            eprintln!("timing {} {:.3}", stage.as_str(), took.as_secs_f64());
+        }
+        eprintln!("timing total {:.3}", started.elapsed().as_secs_f64());
+    }
+    match result {
         Ok(built) => {
             print_warnings(&built.loaded.warnings);
             if options.unsigned {
