@@ -256,9 +256,9 @@ pub fn build(
     clock.start(Stage::Ingest);
     let mut loaded = Project::load_open(dir)?;
     let signer = signer(&loaded.project, options, &mut loaded.warnings)?;
-    let (mut built, files) = assemble(loaded, signer.as_ref(), &mut clock)?;
+    let (mut built, files, linked) = assemble(loaded, signer.as_ref(), &mut clock)?;
     clock.start(Stage::Write);
-    write_atomically(out, &files)?;
+    write_atomically(out, &files, &linked)?;
     clock.stop();
     built.timings = clock.done;
     Ok(built)
@@ -319,7 +319,7 @@ fn assemble(
     loaded: Loaded,
     signer: Option<&Signer>,
     clock: &mut Clock,
-) -> Result<(Built, Files), BuildError> {
+) -> Result<(Built, Files, Linked), BuildError> {
     let project = &loaded.project;
     let key_id = signer.map(|s| s.key_id.as_str());
     clock.start(Stage::Reconcile);
@@ -334,19 +334,19 @@ fn assemble(
     let templates = Templates::load(&project.dir)?;
     let mut files = site_files(&templates, project, &books, &statements, &reviews, key_id)?;
     clock.start(Stage::Seal);
-    seal(&mut files, project, &books, &statements, signer, stores)?;
+    let linked = seal(&mut files, project, &books, &statements, signer, stores)?;
     clock.start(Stage::Render);
     render::verify_page::render(&templates, project, key_id, &mut files)?;
     clock.stop();
     let built = Built {
-        files: files.len(),
+        files: files.len() + linked.len(),
         loaded,
         books,
         statements,
         reviews,
         timings: Vec::new(),
     };
-    Ok((built, files))
+    Ok((built, files, linked))
 }
 
 /// What `seal` did.
@@ -390,7 +390,7 @@ pub fn seal_period(dir: &Path, period: Period) -> Result<(Vec<Warning>, SealOutc
         current: None,
         done: Vec::new(),
     };
-    let (built, mut files) = assemble(loaded, Some(&signer), &mut clock)?;
+    let (built, mut files, _) = assemble(loaded, Some(&signer), &mut clock)?;
     files.retain(|path, _| sealed::in_bundle_of(path, period));
     let bundles = bundle::count(&files);
     sealed::store(dir, period, &files, &signer.key_id, &signer.public_pem)?;
@@ -562,7 +562,8 @@ fn seal(
     statements: &[Vec<Statement>],
     signer: Option<&Signer>,
     stores: Vec<sealed::Stored>,
-) -> Result<(), BuildError> {
+) -> Result<Linked, BuildError> {
+    let mut linked = Linked::new();
     let key_id = signer.map(|s| s.key_id.clone());
     let agency = &project.config.agency.name;
     // Each client's last bundle: its `seq` and the SHA-256 of its manifest.
@@ -602,6 +603,7 @@ fn seal(
             }
             public.extend(stored.keys);
             files.extend(stored.files);
+            linked.extend(stored.linked);
             continue;
         }
         let rows = checklist::rows_by_client(project, data);
@@ -717,7 +719,7 @@ fn seal(
             files.insert(portal.join("agency.pub.pem"), pem);
         }
     }
-    Ok(())
+    Ok(linked)
 }
 
 /// What a sealed bundle says of itself, for the bundles after it.
@@ -796,8 +798,14 @@ fn absolute(path: &Path) -> std::io::Result<PathBuf> {
     Ok(clean)
 }
 
-/// Writes `files` into a new directory beside `out`, then swaps it into place.
-fn write_atomically(out: &Path, files: &Files) -> Result<(), BuildError> {
+/// Files of the site published from where they are on disk: path in the site → file.
+/// Sealed bundles' pages, slices and proofs, never read into memory.
+type Linked = BTreeMap<PathBuf, PathBuf>;
+
+/// Writes `files` and `linked` into a new directory beside `out`, then swaps it into
+/// place. A linked file is hard-linked where the file system allows (its bytes are a
+/// sealed store's, immutable), else copied.
+fn write_atomically(out: &Path, files: &Files, linked: &Linked) -> Result<(), BuildError> {
     let out = absolute(out).map_err(io(out))?;
     let parent = out.parent().unwrap_or(Path::new("/")).to_owned();
     let name = out
@@ -829,6 +837,15 @@ fn write_atomically(out: &Path, files: &Files) -> Result<(), BuildError> {
                 std::fs::create_dir_all(folder).map_err(io(folder))?;
             }
             std::fs::write(&target, bytes).map_err(io(&target))?;
+        }
+        for (path, source) in linked {
+            let target = staging.join(path);
+            if let Some(folder) = target.parent() {
+                std::fs::create_dir_all(folder).map_err(io(folder))?;
+            }
+            if std::fs::hard_link(source, &target).is_err() {
+                std::fs::copy(source, &target).map_err(io(&target))?;
+            }
         }
         swap(&staging, &out)
     })();

@@ -182,8 +182,22 @@ pub fn check_inputs(dir: &Path, period: Period, cache: &mut Cache) -> Result<(),
 /// that signed them, by key id.
 #[derive(Debug, Default)]
 pub struct Stored {
+    /// The files read back (`*.json`, `SHA256SUMS`, `SHA256SUMS.sig`), with their bytes.
     pub files: Files,
+    /// Every other file (pages, slices, proofs), with its place in the store: published
+    /// as it is on disk, never read into memory.
+    pub linked: BTreeMap<PathBuf, PathBuf>,
     pub keys: BTreeMap<String, Vec<u8>>,
+}
+
+/// Whether a stored file is read back into memory (see [`Stored`]).
+fn read_back(path: &Path) -> bool {
+    use crate::seal::manifest::{SIGNATURE, SUMS};
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    name == SUMS || name == SIGNATURE || (name.ends_with(".json") && !name.ends_with(".proof.json"))
 }
 
 /// Whether a site path lies in a bundle of `period`: `clients/<id>/<period>/…` or
@@ -237,8 +251,14 @@ pub fn stored(dir: &Path, period: Period, cache: &mut Cache) -> Result<Stored, S
             });
         };
         bundles.insert(bundle);
-        let bytes = std::fs::read(entry.path()).map_err(io(entry.path()))?;
-        stored.files.insert(relative.to_owned(), bytes);
+        if read_back(relative) {
+            let bytes = std::fs::read(entry.path()).map_err(io(entry.path()))?;
+            stored.files.insert(relative.to_owned(), bytes);
+        } else {
+            stored
+                .linked
+                .insert(relative.to_owned(), entry.path().to_owned());
+        }
     }
     let agency = Path::new("agency").join(period.to_string());
     if !bundles.contains(&agency) {
@@ -255,9 +275,7 @@ pub fn stored(dir: &Path, period: Period, cache: &mut Cache) -> Result<Stored, S
         let listed = listed(&stored.files, &bundle);
         let key = |name: &str| dir_key(dir, &root.join(&bundle).join(name));
         let path = |name: &str| root.join(&bundle).join(name);
-        let present: Vec<&Path> = stored
-            .files
-            .keys()
+        let present: Vec<&Path> = (stored.files.keys().chain(stored.linked.keys()))
             .filter(|p| p.starts_with(&bundle))
             .map(PathBuf::as_path)
             .collect();

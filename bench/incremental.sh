@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Incremental builds (issue 10/10, item 4): a `small`-sized agency over 12 periods with
+# the first 11 sealed, against the same agency's open period alone. Prints the median
+# of N builds of each and their ratio; the target is <= 1.2x.
+#
+#   bench/incremental.sh [runs]        (default 3)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-3}
+cargo build -q --release --bin tallyseal --example synth
+bin=target/release/tallyseal
+work=target/bench-incremental
+rm -rf "$work" && mkdir -p "$work"
+target/release/examples/synth --size small --periods 12 --out "$work/twelve" >/dev/null
+periods=$(ls "$work/twelve/periods")
+last=$(echo "$periods" | tail -1)
+for p in $(echo "$periods" | head -11); do
+  "$bin" seal "$work/twelve" "$p" >/dev/null
+done
+# The open period alone: the same project without the sealed periods.
+cp -r "$work/twelve" "$work/alone"
+for p in $(echo "$periods" | head -11); do rm -rf "$work/alone/periods/$p"; done
+rm -rf "$work/alone/.tallyseal"
+"$bin" build "$work/twelve" --out "$work/site" --quiet >/dev/null   # fills the cache
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+time_build() {
+  for _ in $(seq "$runs"); do
+    "$bin" build "$1" --out "$work/site" --quiet --timings 2>&1 >/dev/null \
+      | awk '$1 == "timing" && $2 == "total" {print $3}'
+  done | median
+}
+twelve=$(time_build "$work/twelve")
+alone=$(time_build "$work/alone")
+echo "periods: 11 sealed + 1 open ($last); rows per period: 100,000; median of $runs"
+echo "11 sealed + 1 open: ${twelve} s"
+echo "open period alone:  ${alone} s"
+awk -v a="$twelve" -v b="$alone" 'BEGIN {printf "ratio: %.2fx (target <= 1.2x)\n", a / b}'
