@@ -339,7 +339,7 @@ fn assemble(
     render::verify_page::render(&templates, project, key_id, &mut files)?;
     clock.stop();
     let built = Built {
-        files: files.len() + linked.len(),
+        files: files.len() + linked.keys().filter(|p| !files.contains_key(*p)).count(),
         loaded,
         books,
         statements,
@@ -799,12 +799,14 @@ fn absolute(path: &Path) -> std::io::Result<PathBuf> {
 }
 
 /// Files of the site published from where they are on disk: path in the site → file.
-/// Sealed bundles' pages, slices and proofs, never read into memory.
+/// Sealed bundles, never written again.
 type Linked = BTreeMap<PathBuf, PathBuf>;
 
 /// Writes `files` and `linked` into a new directory beside `out`, then swaps it into
 /// place. A linked file is hard-linked where the file system allows (its bytes are a
-/// sealed store's, immutable), else copied.
+/// sealed store's, immutable), else copied; it wins over a file of the same path in
+/// `files` (the bytes read back from it). A bundle folder of the previous site holding
+/// exactly the same linked files (same inodes) is moved over whole, not linked again.
 fn write_atomically(out: &Path, files: &Files, linked: &Linked) -> Result<(), BuildError> {
     let out = absolute(out).map_err(io(out))?;
     let parent = out.parent().unwrap_or(Path::new("/")).to_owned();
@@ -832,13 +834,20 @@ fn write_atomically(out: &Path, files: &Files, linked: &Linked) -> Result<(), Bu
     let result = (|| {
         std::fs::create_dir(&staging).map_err(io(&staging))?;
         for (path, bytes) in files {
+            if linked.contains_key(path) {
+                continue;
+            }
             let target = staging.join(path);
             if let Some(folder) = target.parent() {
                 std::fs::create_dir_all(folder).map_err(io(folder))?;
             }
             std::fs::write(&target, bytes).map_err(io(&target))?;
         }
+        let reused = reusable(&out, linked);
         for (path, source) in linked {
+            if reused.iter().any(|bundle| path.starts_with(bundle)) {
+                continue;
+            }
             let target = staging.join(path);
             if let Some(folder) = target.parent() {
                 std::fs::create_dir_all(folder).map_err(io(folder))?;
@@ -847,12 +856,70 @@ fn write_atomically(out: &Path, files: &Files, linked: &Linked) -> Result<(), Bu
                 std::fs::copy(source, &target).map_err(io(&target))?;
             }
         }
-        swap(&staging, &out)
+        let mut moved = Vec::new();
+        let swapped = (|| {
+            for bundle in &reused {
+                let target = staging.join(bundle);
+                if let Some(folder) = target.parent() {
+                    std::fs::create_dir_all(folder).map_err(io(folder))?;
+                }
+                std::fs::rename(out.join(bundle), &target).map_err(io(&target))?;
+                moved.push(bundle);
+            }
+            swap(&staging, &out)
+        })();
+        if swapped.is_err() {
+            // The previous site as it was.
+            for bundle in moved {
+                let _ = std::fs::rename(staging.join(bundle), out.join(bundle));
+            }
+        }
+        swapped
     })();
     if result.is_err() && staging.exists() {
         let _ = std::fs::remove_dir_all(&staging);
     }
     result
+}
+
+/// The bundle folders of the previous site at `out` that hold exactly the linked files
+/// meant for them, as the same inodes: moved into the new site whole.
+fn reusable(out: &Path, linked: &Linked) -> Vec<PathBuf> {
+    use std::os::unix::fs::MetadataExt;
+    let mut bundles: BTreeMap<PathBuf, Vec<(&Path, &Path)>> = BTreeMap::new();
+    for (path, source) in linked {
+        let parts: Vec<_> = path.components().collect();
+        let depth = if parts.first().is_some_and(|c| c.as_os_str() == "agency") {
+            2
+        } else {
+            3
+        };
+        if parts.len() > depth {
+            let bundle: PathBuf = parts[..depth].iter().collect();
+            bundles.entry(bundle).or_default().push((path, source));
+        }
+    }
+    let inode = |path: &Path| {
+        std::fs::symlink_metadata(path)
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| (m.dev(), m.ino()))
+    };
+    bundles
+        .into_iter()
+        .filter(|(bundle, wanted)| {
+            let folder = out.join(bundle);
+            let present = walkdir::WalkDir::new(&folder)
+                .into_iter()
+                .map(|e| e.map(|e| e.file_type().is_file()))
+                .try_fold(0usize, |n, is_file| is_file.map(|f| n + usize::from(f)));
+            present.is_ok_and(|n| n == wanted.len())
+                && wanted.iter().all(|(path, source)| {
+                    inode(&out.join(path)).is_some_and(|i| Some(i) == inode(source))
+                })
+        })
+        .map(|(bundle, _)| bundle)
+        .collect()
 }
 
 /// Renames `staging` to `out`, moving a previous `out` aside first and deleting it

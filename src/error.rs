@@ -166,6 +166,15 @@ impl Problems {
         }
     }
 
+    /// Adds what another run found, after what this one found.
+    pub fn absorb(&mut self, other: Problems) {
+        for error in other.errors {
+            self.error(error.location, error.kind);
+        }
+        self.suppressed += other.suppressed;
+        self.warnings.extend(other.warnings);
+    }
+
     pub fn warn(&mut self, location: Location, message: impl Into<String>) {
         self.warnings.push(Warning {
             location,

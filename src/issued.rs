@@ -76,7 +76,7 @@ pub fn read(
         let checklist: ChecklistFile = reader.required(&bundle.join("checklist.json"))?;
         checklists.push(reader.checklist(checklist, data, &bundle)?);
     }
-    let clients = crate::seal::bundle::count(stored) - 1;
+    let clients = crate::seal::bundle::count(stored).saturating_sub(1);
     if clients != statements.len() {
         return Err(reader.error(
             Path::new("clients"),

@@ -88,11 +88,10 @@ pub fn load(
             clients: &clients,
             lines: lines.iter().map(|l| (l.line_id.as_str(), l)).collect(),
         };
-        let mut pool = export::StrPool::default();
         for period in period_folders(dir, &mut problems) {
             let sealed = crate::sealed::is_sealed(dir, period);
             let read = !sealed || exports == Exports::All;
-            let mut data = period::load(&master, period, read, &mut pool, &mut problems);
+            let mut data = period::load(&master, period, read, &mut problems);
             data.sealed = sealed;
             classify::rows(&mut data, &crosswalk, &config.sources, &mut problems);
             periods.push(data);

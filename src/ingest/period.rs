@@ -48,13 +48,7 @@ const KNOWN: &[&str] = &[
 ];
 
 /// Reads `periods/<period>/`; its exports only when `exports` is set.
-pub fn load(
-    master: &Master,
-    period: Period,
-    exports: bool,
-    pool: &mut StrPool,
-    problems: &mut Problems,
-) -> PeriodData {
+pub fn load(master: &Master, period: Period, exports: bool, problems: &mut Problems) -> PeriodData {
     let folder = Path::new("periods").join(period.to_string());
     let mut data = PeriodData::new(period);
     let mut reader = PeriodReader {
@@ -66,7 +60,7 @@ pub fn load(
     reader.unknown_entries();
     data.attachments = reader.attachments();
     if exports {
-        (data.exports, data.rows) = reader.exports(pool);
+        (data.exports, data.rows) = reader.exports();
     }
     data.fx = reader.fx();
     data.change_orders = reader.change_orders();
@@ -89,11 +83,13 @@ struct PeriodReader<'a> {
 }
 
 impl PeriodReader<'_> {
-    /// Every file under `exports/`, each matched to exactly one `[[source]]`.
-    fn exports(&mut self, pool: &mut StrPool) -> (Vec<ExportFile>, Vec<DeliveryRow>) {
+    /// Every file under `exports/`, each matched to exactly one `[[source]]`, read on
+    /// every core at once (each in one streaming pass), kept in file order.
+    fn exports(&mut self) -> (Vec<ExportFile>, Vec<DeliveryRow>) {
+        use rayon::prelude::*;
         let reader = self;
-        let (mut exports, mut rows) = (Vec::new(), Vec::new());
         let sources = &reader.master.config.sources;
+        let mut specs = Vec::new();
         for relative in reader.files_under("exports") {
             let path = reader.folder.join(&relative);
             let matched: Vec<usize> = (0..sources.len())
@@ -125,15 +121,29 @@ impl PeriodReader<'_> {
                     .error(Location::file(&path), ErrorKind::Rule(message));
                 continue;
             };
-            let spec = ExportSpec {
+            specs.push(ExportSpec {
                 dir: reader.master.dir,
                 path,
                 source_index,
                 source: &sources[source_index],
                 period: reader.period,
-                export_index: exports.len(),
-            };
-            if let Some(export) = export::read(spec, pool, reader.problems) {
+                // An export that cannot be read is an error, so the load fails anyway.
+                export_index: specs.len(),
+            });
+        }
+        // Each export with its own string pool and problems, merged in file order.
+        let read: Vec<_> = specs
+            .into_par_iter()
+            .map(|spec| {
+                let mut problems = Problems::default();
+                let export = export::read(spec, &mut StrPool::default(), &mut problems);
+                (export, problems)
+            })
+            .collect();
+        let (mut exports, mut rows) = (Vec::new(), Vec::new());
+        for (export, problems) in read {
+            reader.problems.absorb(problems);
+            if let Some(export) = export {
                 exports.push(export.file);
                 rows.extend(export.rows);
             }

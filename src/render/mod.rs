@@ -131,10 +131,23 @@ pub fn site<'t>(
         .iter()
         .map(|client| (client, portal::client_periods(&site, &client.client_id)))
         .collect();
-    for (client, periods) in &portals {
-        if !periods.is_empty() {
-            portal::render(&site, client, periods, &mut out)?;
-        }
+    // Each client's portal on every core at once, gathered in client order.
+    use rayon::prelude::*;
+    let rendered: Vec<Output> = portals
+        .par_iter()
+        .filter(|(_, periods)| !periods.is_empty())
+        .map(|(client, periods)| {
+            let mut own = Output {
+                templates,
+                files: Vec::new(),
+                copies: Vec::new(),
+            };
+            portal::render(&site, client, periods, &mut own).map(|()| own)
+        })
+        .collect::<Result<_, _>>()?;
+    for portal in rendered {
+        out.files.extend(portal.files);
+        out.copies.extend(portal.copies);
     }
     agency::render(&site, &portals, &mut out)?;
     Ok(out)

@@ -184,8 +184,8 @@ pub fn check_inputs(dir: &Path, period: Period, cache: &mut Cache) -> Result<(),
 pub struct Stored {
     /// The files read back (`*.json`, `SHA256SUMS`, `SHA256SUMS.sig`), with their bytes.
     pub files: Files,
-    /// Every other file (pages, slices, proofs), with its place in the store: published
-    /// as it is on disk, never read into memory.
+    /// Every file, with its place in the store: published as it is on disk; only those
+    /// of `files` are ever read into memory.
     pub linked: BTreeMap<PathBuf, PathBuf>,
     pub keys: BTreeMap<String, Vec<u8>>,
 }
@@ -254,11 +254,10 @@ pub fn stored(dir: &Path, period: Period, cache: &mut Cache) -> Result<Stored, S
         if read_back(relative) {
             let bytes = std::fs::read(entry.path()).map_err(io(entry.path()))?;
             stored.files.insert(relative.to_owned(), bytes);
-        } else {
-            stored
-                .linked
-                .insert(relative.to_owned(), entry.path().to_owned());
         }
+        stored
+            .linked
+            .insert(relative.to_owned(), entry.path().to_owned());
     }
     let agency = Path::new("agency").join(period.to_string());
     if !bundles.contains(&agency) {
@@ -275,7 +274,7 @@ pub fn stored(dir: &Path, period: Period, cache: &mut Cache) -> Result<Stored, S
         let listed = listed(&stored.files, &bundle);
         let key = |name: &str| dir_key(dir, &root.join(&bundle).join(name));
         let path = |name: &str| root.join(&bundle).join(name);
-        let present: Vec<&Path> = (stored.files.keys().chain(stored.linked.keys()))
+        let present: Vec<&Path> = (stored.linked.keys())
             .filter(|p| p.starts_with(&bundle))
             .map(PathBuf::as_path)
             .collect();
