@@ -11,8 +11,8 @@
 # and prints a Markdown table of medians (also written to bench/last-run.md).
 # See bench/README.md for what each figure means.
 #
-# Environment: BENCH_ORDERS (default "grouped date"), BENCH_DUCKDB_THREADS (default 1;
-# 0 = DuckDB's default, all cores), BENCH_SEED (default: the preset's), TALLYSEAL (a
+# Environment: BENCH_ORDERS (default "grouped date"), BENCH_DUCKDB_THREADS (default 0:
+# DuckDB's default, every core; 1 for one), BENCH_SEED (default: the preset's), TALLYSEAL (a
 # tallyseal binary to measure instead of this tree's release build).
 set -euo pipefail
 
@@ -28,7 +28,7 @@ esac
     exit 2
 }
 orders=${BENCH_ORDERS:-grouped date}
-duck_threads=${BENCH_DUCKDB_THREADS:-1}
+duck_threads=${BENCH_DUCKDB_THREADS:-0}
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
