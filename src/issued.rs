@@ -13,7 +13,6 @@ use crate::account::{
     self, Applied, CreditApplication, DocumentState, PaymentApplication, Statement, Status,
 };
 use crate::build::Review;
-use crate::check::Conservation;
 use crate::checklist::{Checklist, Step, StepStatus};
 use crate::error::display_path;
 use crate::ingest::Cell;
@@ -96,17 +95,7 @@ pub fn read(
         conservation: exceptions
             .conservation
             .into_iter()
-            .map(|c| Conservation {
-                file: PathBuf::from(c.file),
-                source: c.source,
-                rows_read: c.rows_read,
-                billed: c.billed,
-                out_of_flight: c.out_of_flight,
-                unmapped: c.unmapped,
-                duplicate: c.duplicates,
-                total: c.totals,
-                blank: c.blank,
-            })
+            .map(Into::into)
             .collect(),
     };
     Ok(IssuedPeriod {
@@ -573,7 +562,7 @@ struct StepFile {
 struct ExceptionsFile {
     variances: Vec<VarianceFile>,
     single_source: Vec<String>,
-    conservation: Vec<ConservationFile>,
+    conservation: Vec<crate::render::json::ConservationJson>,
 }
 
 #[derive(Deserialize)]
@@ -584,17 +573,4 @@ struct VarianceFile {
     summary: String,
     days: Vec<NaiveDate>,
     explained_by: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct ConservationFile {
-    file: String,
-    source: String,
-    rows_read: usize,
-    billed: usize,
-    out_of_flight: usize,
-    unmapped: usize,
-    duplicates: usize,
-    totals: usize,
-    blank: usize,
 }

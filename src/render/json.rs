@@ -2,10 +2,11 @@
 //! exactly the currency's minor-unit decimals, quantities and rates as plain decimal
 //! strings, fields in the documented order (a few documented extras after them).
 
+use crate::check::Conservation;
 use crate::invoice::{Invoice, LineBill};
 use crate::model::{PricingModel, TaxTreatment, amount_text};
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 #[derive(Serialize)]
 struct InvoiceJson<'a> {
@@ -374,8 +375,10 @@ struct VarianceJson<'a> {
     explained_by: Option<String>,
 }
 
-#[derive(Serialize)]
-struct ConservationJson {
+/// One export's conservation report in `exceptions.json`; read back from sealed
+/// periods too (`issued`).
+#[derive(Serialize, Deserialize)]
+pub struct ConservationJson {
     file: String,
     source: String,
     rows_read: usize,
@@ -385,6 +388,38 @@ struct ConservationJson {
     duplicates: usize,
     totals: usize,
     blank: usize,
+}
+
+impl From<&Conservation> for ConservationJson {
+    fn from(c: &Conservation) -> ConservationJson {
+        ConservationJson {
+            file: crate::error::display_path(&c.file),
+            source: c.source.clone(),
+            rows_read: c.rows_read,
+            billed: c.billed,
+            out_of_flight: c.out_of_flight,
+            unmapped: c.unmapped,
+            duplicates: c.duplicate,
+            totals: c.total,
+            blank: c.blank,
+        }
+    }
+}
+
+impl From<ConservationJson> for Conservation {
+    fn from(c: ConservationJson) -> Conservation {
+        Conservation {
+            file: c.file.into(),
+            source: c.source,
+            rows_read: c.rows_read,
+            billed: c.billed,
+            out_of_flight: c.out_of_flight,
+            unmapped: c.unmapped,
+            duplicate: c.duplicates,
+            total: c.totals,
+            blank: c.blank,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -466,21 +501,7 @@ pub fn exceptions(
             })
             .collect(),
         single_source: &review.variances.single_source,
-        conservation: review
-            .conservation
-            .iter()
-            .map(|c| ConservationJson {
-                file: crate::error::display_path(&c.file),
-                source: c.source.clone(),
-                rows_read: c.rows_read,
-                billed: c.billed,
-                out_of_flight: c.out_of_flight,
-                unmapped: c.unmapped,
-                duplicates: c.duplicate,
-                totals: c.total,
-                blank: c.blank,
-            })
-            .collect(),
+        conservation: review.conservation.iter().map(Into::into).collect(),
     };
     let mut bytes = serde_json::to_vec_pretty(&json).expect("exceptions JSON has only string keys");
     bytes.push(b'\n');
