@@ -7,16 +7,10 @@
 
 mod common;
 
+use common::tallyseal;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn tallyseal(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tallyseal"))
-        .args(args)
-        .output()
-        .expect("run tallyseal")
-}
+use std::process::Output;
 
 fn manifest(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)

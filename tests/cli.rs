@@ -3,19 +3,9 @@
 
 mod common;
 
+use common::{tallyseal, text};
 use std::path::Path;
 use std::process::{Command, Output};
-
-fn tallyseal(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tallyseal"))
-        .args(args)
-        .output()
-        .expect("run tallyseal")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 #[test]
 fn check_accounts_for_every_row_of_the_sample_agency() {

@@ -4,16 +4,10 @@
 
 mod common;
 
+use common::tallyseal;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path, PathBuf};
-use std::process::{Command, Output};
-
-fn tallyseal(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tallyseal"))
-        .args(args)
-        .output()
-        .expect("run tallyseal")
-}
+use std::process::Output;
 
 fn build(project: &Path, out: &Path) -> Output {
     tallyseal(&[

@@ -5,6 +5,7 @@
 mod common;
 
 use common::Fixture;
+use common::{tallyseal, text};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use tallyseal::seal::keys::Signer;
@@ -13,17 +14,6 @@ use tallyseal::seal::proof::Proof;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn tallyseal(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tallyseal"))
-        .args(args)
-        .output()
-        .expect("run tallyseal")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 fn demo_public() -> PathBuf {

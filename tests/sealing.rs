@@ -5,21 +5,9 @@
 mod common;
 
 use common::Fixture;
+use common::{tallyseal_with_key as run, text};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn run(args: &[&str], key: Option<&Path>) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tallyseal"));
-    command.args(args);
-    if let Some(key) = key {
-        command.env("TALLYSEAL_SIGNING_KEY", key);
-    }
-    command.output().expect("run tallyseal")
-}
+use std::process::Output;
 
 /// The fixture with a second period, November, in which beta (flat fee) and kobe
 /// (search, flight to November) have bundles again.

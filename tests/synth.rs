@@ -8,19 +8,9 @@ mod synth;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use synth::{Order, Params, Summary};
-
-fn tallyseal(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tallyseal"))
-        .args(args)
-        .output()
-        .expect("run tallyseal")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+mod common;
+use common::{tallyseal, text};
 
 fn tiny(seed: u64, order: Order, out: PathBuf) -> Params {
     Params {

@@ -6,18 +6,9 @@
 
 mod common;
 
+use common::tallyseal_with_key as tallyseal;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn tallyseal(args: &[&str], key: Option<&Path>) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tallyseal"));
-    command.args(args);
-    if let Some(key) = key {
-        command.env("TALLYSEAL_SIGNING_KEY", key);
-    }
-    command.output().expect("run tallyseal")
-}
 
 fn build(project: &Path, out: &Path, extra: &[&str], key: Option<&Path>) {
     let mut args = vec![

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 use tallyseal::error::LoadError;
 use tallyseal::ingest::{self, Loaded};
 
@@ -150,4 +151,23 @@ impl Fixture {
             Err(e) => panic!("expected the project to load: {:#?}", e.problems.errors),
         }
     }
+}
+
+/// Runs the real `tallyseal` binary.
+pub fn tallyseal(args: &[&str]) -> Output {
+    tallyseal_with_key(args, None)
+}
+
+/// Runs the real `tallyseal` binary, with `TALLYSEAL_SIGNING_KEY` set to `key` if given.
+pub fn tallyseal_with_key(args: &[&str], key: Option<&Path>) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tallyseal"));
+    command.args(args);
+    if let Some(key) = key {
+        command.env("TALLYSEAL_SIGNING_KEY", key);
+    }
+    command.output().expect("run tallyseal")
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
 }
