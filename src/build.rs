@@ -18,12 +18,13 @@ use crate::issued;
 use crate::model::Period;
 use crate::model::{LeafClass, amount_text};
 use crate::render::{self, TemplateError, Templates};
-use crate::seal::bundle::{self, Files};
+use crate::seal::bundle;
 use crate::seal::keys::{KeyError, Signer};
 use crate::seal::merkle::Hash;
 use crate::seal::statement::{self, BundleStatement, PeriodSources, SourceCount};
 use crate::seal::{keys::hex, slice};
 use crate::sealed::{self, SealError};
+use crate::site::{Entry, SiteFiles, Staging, WriteError};
 use crate::variance::{self, PeriodVariances};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -152,6 +153,8 @@ pub enum BuildError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Write(#[from] WriteError),
 }
 
 /// What a build did.
@@ -247,7 +250,7 @@ pub fn build(
     options: &Options,
     progress: &dyn Fn(Stage),
 ) -> Result<Built, BuildError> {
-    check_output(dir, out)?;
+    let out = check_output(dir, out)?;
     let mut clock = Clock {
         progress,
         current: None,
@@ -256,9 +259,10 @@ pub fn build(
     clock.start(Stage::Ingest);
     let mut loaded = Project::load_open(dir)?;
     let signer = signer(&loaded.project, options, &mut loaded.warnings)?;
-    let (mut built, files, linked) = assemble(loaded, signer.as_ref(), &mut clock)?;
+    let staging = Staging::create(beside(&out, "new"))?;
+    let (mut built, files) = assemble(loaded, signer.as_ref(), &mut clock, staging)?;
     clock.start(Stage::Write);
-    write_atomically(out, &files, &linked)?;
+    publish(&out, files)?;
     clock.stop();
     built.timings = clock.done;
     Ok(built)
@@ -313,13 +317,14 @@ pub fn compute(project: &Project, key_id: Option<&str>) -> Result<Computed, Buil
     })
 }
 
-/// Every file of the site, in memory: compute, render, seal, and each portal's
-/// in-browser verifier, which lists the sealed bundles.
+/// Every file of the site, written into `staging` as it is made: compute, render, seal,
+/// and each portal's in-browser verifier, which lists the sealed bundles.
 fn assemble(
     loaded: Loaded,
     signer: Option<&Signer>,
     clock: &mut Clock,
-) -> Result<(Built, Files, Linked), BuildError> {
+    staging: Staging,
+) -> Result<(Built, SiteFiles), BuildError> {
     let project = &loaded.project;
     let key_id = signer.map(|s| s.key_id.as_str());
     clock.start(Stage::Reconcile);
@@ -332,21 +337,30 @@ fn assemble(
     } = computed;
     clock.start(Stage::Render);
     let templates = Templates::load(&project.dir)?;
-    let mut files = site_files(&templates, project, &books, &statements, &reviews, key_id)?;
+    let mut files = SiteFiles::new(staging);
+    site_files(
+        &mut files,
+        &templates,
+        project,
+        &books,
+        &statements,
+        &reviews,
+        key_id,
+    )?;
     clock.start(Stage::Seal);
-    let linked = seal(&mut files, project, &books, &statements, signer, stores)?;
+    seal(&mut files, project, &books, &statements, signer, stores)?;
     clock.start(Stage::Render);
     render::verify_page::render(&templates, project, key_id, &mut files)?;
     clock.stop();
     let built = Built {
-        files: files.len() + linked.keys().filter(|p| !files.contains_key(*p)).count(),
+        files: files.len(),
         loaded,
         books,
         statements,
         reviews,
         timings: Vec::new(),
     };
-    Ok((built, files, linked))
+    Ok((built, files))
 }
 
 /// What `seal` did.
@@ -390,9 +404,13 @@ pub fn seal_period(dir: &Path, period: Period) -> Result<(Vec<Warning>, SealOutc
         current: None,
         done: Vec::new(),
     };
-    let (built, mut files, _) = assemble(loaded, Some(&signer), &mut clock)?;
-    files.retain(|path, _| sealed::in_bundle_of(path, period));
-    let bundles = bundle::count(&files);
+    let staging = dir
+        .join(sealed::TOOL_DIR)
+        .join(format!("seal-{}", std::process::id()));
+    let staging = Staging::create(staging)?;
+    let (built, mut files) = assemble(loaded, Some(&signer), &mut clock, staging)?;
+    files.retain(|path| sealed::in_bundle_of(path, period));
+    let bundles = bundle::count(files.iter().map(|(path, _)| path));
     sealed::store(dir, period, &files, &signer.key_id, &signer.public_pem)?;
     let outcome = SealOutcome::Sealed {
         bundles,
@@ -528,27 +546,32 @@ fn signer(
 /// Every output file, path relative to the site: the rendered pages and files, and the
 /// attachments the clients' records reference.
 fn site_files(
+    files: &mut SiteFiles,
     templates: &Templates,
     project: &Project,
     books: &[PeriodBooks],
     statements: &[Vec<Statement>],
     reviews: &[Review],
     key_id: Option<&str>,
-) -> Result<Files, BuildError> {
-    let rendered = render::site(templates, project, books, statements, reviews, key_id)?;
+) -> Result<(), BuildError> {
+    let staging = files.staging();
+    let rendered = render::site(
+        templates, staging, project, books, statements, reviews, key_id,
+    )?;
     let key = project
         .signing_key
         .as_ref()
         .and_then(|k| k.canonicalize().ok());
-    let mut files: Files = rendered.files.into_iter().collect();
+    let mut written = rendered.written;
     for (path, source) in rendered.copies {
         if key.is_some() && source.canonicalize().ok() == key {
             return Err(BuildError::KeyInOutput { key: source, path });
         }
-        let bytes = std::fs::read(&source).map_err(io(&source))?;
-        files.insert(path, bytes);
+        let sha256 = staging.copy(&path, &source)?;
+        written.push((path, sha256));
     }
-    Ok(files)
+    files.extend(written);
+    Ok(())
 }
 
 /// Seals every bundle, period by period so that each client's bundles chain: the
@@ -556,14 +579,13 @@ fn site_files(
 /// manifest; then each period's agency bundle with `sources.json`, and the public key in
 /// every portal.
 fn seal(
-    files: &mut Files,
+    files: &mut SiteFiles,
     project: &Project,
     books: &[PeriodBooks],
     statements: &[Vec<Statement>],
     signer: Option<&Signer>,
     stores: Vec<sealed::Stored>,
-) -> Result<Linked, BuildError> {
-    let mut linked = Linked::new();
+) -> Result<(), BuildError> {
     let key_id = signer.map(|s| s.key_id.clone());
     let agency = &project.config.agency.name;
     // Each client's last bundle: its `seq` and the SHA-256 of its manifest.
@@ -602,8 +624,9 @@ fn seal(
                 }
             }
             public.extend(stored.keys);
-            files.extend(stored.files);
-            linked.extend(stored.linked);
+            for (path, source) in stored.linked {
+                files.link(path, source);
+            }
             continue;
         }
         let rows = checklist::rows_by_client(project, data);
@@ -633,8 +656,8 @@ fn seal(
                 let data_dir = bundle.join("data");
                 let mut proof_name = name.to_owned();
                 proof_name.push(".proof.json");
-                files.insert(data_dir.join(proof_name), cut.proof.to_json());
-                files.insert(data_dir.join(name), cut.bytes);
+                files.insert(data_dir.join(proof_name), &cut.proof.to_json())?;
+                files.insert(data_dir.join(name), &cut.bytes)?;
                 sources.push(cut.proof.seal());
             }
             sources.sort_by(|a, b| a.file.cmp(&b.file));
@@ -664,9 +687,9 @@ fn seal(
             };
             files.insert(
                 bundle.join(statement::STATEMENT),
-                statement::to_json(&attests),
-            );
-            let sums = bundle::close(files, &bundle, signer);
+                &statement::to_json(&attests),
+            )?;
+            let sums = bundle::close(files, &bundle, signer)?;
             chain.insert(client_id, (seq, sums));
             if let Some(key_id) = &key_id {
                 signed_by
@@ -702,24 +725,23 @@ fn seal(
         let folder = Path::new("agency").join(&period);
         files.insert(
             folder.join(statement::SOURCES),
-            statement::to_json(&period_sources),
-        );
-        bundle::close(files, &folder, signer);
+            &statement::to_json(&period_sources),
+        )?;
+        bundle::close(files, &folder, signer)?;
     }
     for (client_id, key_ids) in signed_by {
         let portal = Path::new("clients").join(client_id);
         for key_id in key_ids {
             if let Some(pem) = public.get(&key_id) {
                 let named = format!("{key_id}.pub.pem");
-                files.insert(portal.join("keys").join(named), pem.clone());
+                files.insert(portal.join("keys").join(named), pem)?;
             }
         }
         if let Some(signer) = signer {
-            let pem = signer.public_pem.clone().into_bytes();
-            files.insert(portal.join("agency.pub.pem"), pem);
+            files.insert(portal.join("agency.pub.pem"), signer.public_pem.as_bytes())?;
         }
     }
-    Ok(linked)
+    Ok(())
 }
 
 /// What a sealed bundle says of itself, for the bundles after it.
@@ -763,24 +785,47 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BuildError + '_ {
     }
 }
 
-/// Refuses an output that is `/`, the project, or a folder holding the project.
-fn check_output(dir: &Path, out: &Path) -> Result<(), BuildError> {
-    let unsafe_output = |reason: &str| BuildError::UnsafeOutput {
+/// Refuses an output that is `/`, the project, a folder holding the project, or a
+/// folder holding anything a build does not write. Returns `out` made absolute.
+fn check_output(dir: &Path, out: &Path) -> Result<PathBuf, BuildError> {
+    let unsafe_output = |reason: String| BuildError::UnsafeOutput {
         out: out.to_owned(),
-        reason: reason.into(),
+        reason,
     };
     let out_abs = absolute(out).map_err(io(out))?;
     if out_abs.parent().is_none() {
-        return Err(unsafe_output("it is the root of the file system"));
+        return Err(unsafe_output("it is the root of the file system".into()));
     }
     let project = dir
         .canonicalize()
         .unwrap_or_else(|_| absolute(dir).unwrap_or_else(|_| dir.to_owned()));
     let out_real = out_abs.canonicalize().unwrap_or_else(|_| out_abs.clone());
     if project.starts_with(&out_real) || project.starts_with(&out_abs) {
-        return Err(unsafe_output("it is the project directory or holds it"));
+        return Err(unsafe_output(
+            "it is the project directory or holds it".into(),
+        ));
     }
-    Ok(())
+    if out_abs.exists() {
+        for entry in std::fs::read_dir(&out_abs).map_err(io(&out_abs))? {
+            let name = entry.map_err(io(&out_abs))?.file_name();
+            let name = name.to_string_lossy();
+            if !OUTPUT_ENTRIES.contains(&name.as_ref()) {
+                return Err(unsafe_output(format!(
+                    "it holds `{name}`, which a build does not write; choose an empty or new folder"
+                )));
+            }
+        }
+    }
+    Ok(out_abs)
+}
+
+/// A hidden folder beside `out`, this process's own: `.<out name>.tallyseal-<what>-<pid>`.
+fn beside(out: &Path, what: &str) -> PathBuf {
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    out.with_file_name(format!(".{name}.tallyseal-{what}-{}", std::process::id()))
 }
 
 /// `path` made absolute and free of `.` and `..`, without following links.
@@ -798,96 +843,61 @@ fn absolute(path: &Path) -> std::io::Result<PathBuf> {
     Ok(clean)
 }
 
-/// Files of the site published from where they are on disk: path in the site → file.
-/// Sealed bundles, never written again.
-type Linked = BTreeMap<PathBuf, PathBuf>;
-
-/// Writes `files` and `linked` into a new directory beside `out`, then swaps it into
-/// place. A linked file is hard-linked where the file system allows (its bytes are a
-/// sealed store's, immutable), else copied; it wins over a file of the same path in
-/// `files` (the bytes read back from it). A bundle folder of the previous site holding
-/// exactly the same linked files (same inodes) is moved over whole, not linked again.
-fn write_atomically(out: &Path, files: &Files, linked: &Linked) -> Result<(), BuildError> {
-    let out = absolute(out).map_err(io(out))?;
-    let parent = out.parent().unwrap_or(Path::new("/")).to_owned();
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    if out.exists() {
-        let entries = std::fs::read_dir(&out).map_err(io(&out))?;
-        for entry in entries {
-            let entry = entry.map_err(io(&out))?;
-            let entry_name = entry.file_name().to_string_lossy().into_owned();
-            if !OUTPUT_ENTRIES.contains(&entry_name.as_str()) {
-                return Err(BuildError::UnsafeOutput {
-                    out: out.clone(),
-                    reason: format!(
-                        "it holds `{entry_name}`, which a build does not write; choose an empty or new folder"
-                    ),
-                });
-            }
+/// Puts the site of `files` (its staging folder beside `out`) in place of `out`: each
+/// linked file is hard-linked into the staging folder where the file system allows (its
+/// bytes are a sealed store's, immutable), else copied; a bundle folder of the previous
+/// site holding exactly the same linked files (same inodes) is moved over whole, not
+/// linked again. Then the staging folder is renamed to `out`; on any failure the
+/// previous site stays as it was and the staging folder is deleted.
+fn publish(out: &Path, files: SiteFiles) -> Result<(), BuildError> {
+    let (staging, entries) = files.into_parts();
+    let linked: BTreeMap<&Path, &Path> = entries
+        .iter()
+        .filter_map(|(path, entry)| match entry {
+            Entry::Linked(source) => Some((path.as_path(), source.as_path())),
+            Entry::Written(_) => None,
+        })
+        .collect();
+    let reused = reusable(out, &linked);
+    for (path, source) in &linked {
+        if reused.iter().any(|bundle| path.starts_with(bundle)) {
+            continue;
+        }
+        let target = staging.dir().join(path);
+        if let Some(folder) = target.parent() {
+            std::fs::create_dir_all(folder).map_err(io(folder))?;
+        }
+        if std::fs::hard_link(source, &target).is_err() {
+            std::fs::copy(source, &target).map_err(io(&target))?;
         }
     }
-    std::fs::create_dir_all(&parent).map_err(io(&parent))?;
-    let staging = parent.join(format!(".{name}.tallyseal-new-{}", std::process::id()));
-    let result = (|| {
-        std::fs::create_dir(&staging).map_err(io(&staging))?;
-        for (path, bytes) in files {
-            if linked.contains_key(path) {
-                continue;
-            }
-            let target = staging.join(path);
+    let mut moved = Vec::new();
+    let swapped = (|| {
+        for bundle in &reused {
+            let target = staging.dir().join(bundle);
             if let Some(folder) = target.parent() {
                 std::fs::create_dir_all(folder).map_err(io(folder))?;
             }
-            std::fs::write(&target, bytes).map_err(io(&target))?;
+            std::fs::rename(out.join(bundle), &target).map_err(io(&target))?;
+            moved.push(bundle);
         }
-        let reused = reusable(&out, linked);
-        for (path, source) in linked {
-            if reused.iter().any(|bundle| path.starts_with(bundle)) {
-                continue;
-            }
-            let target = staging.join(path);
-            if let Some(folder) = target.parent() {
-                std::fs::create_dir_all(folder).map_err(io(folder))?;
-            }
-            if std::fs::hard_link(source, &target).is_err() {
-                std::fs::copy(source, &target).map_err(io(&target))?;
-            }
-        }
-        let mut moved = Vec::new();
-        let swapped = (|| {
-            for bundle in &reused {
-                let target = staging.join(bundle);
-                if let Some(folder) = target.parent() {
-                    std::fs::create_dir_all(folder).map_err(io(folder))?;
-                }
-                std::fs::rename(out.join(bundle), &target).map_err(io(&target))?;
-                moved.push(bundle);
-            }
-            swap(&staging, &out)
-        })();
-        if swapped.is_err() {
-            // The previous site as it was.
-            for bundle in moved {
-                let _ = std::fs::rename(staging.join(bundle), out.join(bundle));
-            }
-        }
-        swapped
+        swap(staging.dir(), out)
     })();
-    if result.is_err() && staging.exists() {
-        let _ = std::fs::remove_dir_all(&staging);
+    if swapped.is_err() {
+        // The previous site as it was.
+        for bundle in moved {
+            let _ = std::fs::rename(staging.dir().join(bundle), out.join(bundle));
+        }
     }
-    result
+    swapped
 }
 
 /// The bundle folders of the previous site at `out` that hold exactly the linked files
 /// meant for them, as the same inodes: moved into the new site whole.
-fn reusable(out: &Path, linked: &Linked) -> Vec<PathBuf> {
+fn reusable(out: &Path, linked: &BTreeMap<&Path, &Path>) -> Vec<PathBuf> {
     use std::os::unix::fs::MetadataExt;
     let mut bundles: BTreeMap<PathBuf, Vec<(&Path, &Path)>> = BTreeMap::new();
-    for (path, source) in linked {
+    for (&path, &source) in linked {
         let parts: Vec<_> = path.components().collect();
         let depth = if parts.first().is_some_and(|c| c.as_os_str() == "agency") {
             2
@@ -928,11 +938,7 @@ fn swap(staging: &Path, out: &Path) -> Result<(), BuildError> {
     if !out.exists() {
         return std::fs::rename(staging, out).map_err(io(out));
     }
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let previous = out.with_file_name(format!(".{name}.tallyseal-old-{}", std::process::id()));
+    let previous = beside(out, "old");
     std::fs::rename(out, &previous).map_err(io(out))?;
     if let Err(e) = std::fs::rename(staging, out) {
         let _ = std::fs::rename(&previous, out);

@@ -20,7 +20,7 @@ use crate::invoice::{AdjustmentRow, Cap, DocumentType, FxUse, Invoice, LineBill,
 use crate::model::{
     AdjustmentKind, CauseCode, Currency, Evidence, PeriodData, PricingModel, Project, TaxTreatment,
 };
-use crate::seal::bundle::Files;
+use crate::sealed::ReadBack;
 use crate::variance::{ExplainedBy, PeriodVariances, Variance};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -51,7 +51,7 @@ pub struct IssuedError {
 pub fn read(
     project: &Project,
     data: &PeriodData,
-    stored: &Files,
+    stored: &ReadBack,
 ) -> Result<IssuedPeriod, IssuedError> {
     let period = data.period.to_string();
     let reader = Reader {
@@ -75,7 +75,7 @@ pub fn read(
         let checklist: ChecklistFile = reader.required(&bundle.join("checklist.json"))?;
         checklists.push(reader.checklist(checklist, data, &bundle)?);
     }
-    let clients = crate::seal::bundle::count(stored).saturating_sub(1);
+    let clients = crate::seal::bundle::count(stored.keys()).saturating_sub(1);
     if clients != statements.len() {
         return Err(reader.error(
             Path::new("clients"),
@@ -112,7 +112,7 @@ pub fn read(
 struct Reader<'a> {
     /// `periods/<period>/sealed`, for messages.
     store: PathBuf,
-    stored: &'a Files,
+    stored: &'a ReadBack,
 }
 
 impl Reader<'_> {

@@ -25,6 +25,7 @@ pub mod reconcile;
 pub mod render;
 pub mod seal;
 pub mod sealed;
+pub mod site;
 pub mod variance;
 pub mod verify;
 

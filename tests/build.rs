@@ -134,6 +134,35 @@ fn a_failed_build_leaves_the_previous_site_as_it_was() {
 }
 
 #[test]
+fn a_build_failing_after_writing_files_leaves_nothing_behind() {
+    // The signing key lies among the attachments and a checklist step cites it: the
+    // build stops at copying it, after every page was written to the staging folder.
+    let fixture = common::Fixture::valid();
+    let key = std::fs::read(fixture.file("keys/test.pem")).unwrap();
+    fixture
+        .period("attachments/key.pem", key)
+        .write(
+            "tallyseal.toml",
+            format!("{}\n[signing]\nkey_file = \"periods/2026-10/attachments/key.pem\"\n", common::TOML),
+        )
+        .period(
+            "checklist.csv",
+            "client_id,step,owner,status,signed_off_by,signed_off_at,evidence\nacme,IO signed,ann,done,bob,2026-10-31,key.pem\n",
+        );
+    let temp = tempfile::tempdir().unwrap();
+    let out = temp.path().join("site");
+    let failed = build(fixture.path(), &out);
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert!(!failed.status.success());
+    assert!(
+        stderr.contains("the private key never leaves the project"),
+        "{stderr}"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(temp.path()).unwrap().collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
 fn a_rebuild_replaces_the_whole_site() {
     let fixture = common::Fixture::valid();
     let temp = tempfile::tempdir().unwrap();

@@ -134,6 +134,12 @@ fn sealing_stores_the_bundles_and_a_build_publishes_them_as_stored() {
         .collect();
     assert_eq!(locked, ["exports/adsrv_oct.csv", "exports/plat_oct.csv"]);
     assert!(lock.lines().all(|l| l.len() > 68), "{lock}");
+    // The seal staged its files in the project's tool folder and left nothing there.
+    let tool = fixture.file(".tallyseal");
+    let staged: Vec<_> = std::fs::read_dir(&tool)
+        .map(|d| d.map(|e| e.unwrap().file_name()).collect())
+        .unwrap_or_default();
+    assert!(staged.iter().all(|name| name == "checked"), "{staged:?}");
 
     project.build_ok();
     let site = project.site();

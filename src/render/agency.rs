@@ -377,7 +377,7 @@ pub fn render(
             })
             .collect()
     };
-    out.file(root.join("style.css"), site.style.clone());
+    out.file(root.join("style.css"), &site.style)?;
     let frame = Frame {
         agency: agency.name.clone(),
         client: None,
@@ -436,12 +436,12 @@ pub fn render(
         )?;
         out.file(
             folder.join("checklist.json"),
-            super::json::checklist(&site.reviews[index].agency),
-        );
+            &super::json::checklist(&site.reviews[index].agency),
+        )?;
         out.file(
             folder.join("exceptions.json"),
-            super::json::exceptions(data, &site.books[index], &site.reviews[index]),
-        );
+            &super::json::exceptions(data, &site.books[index], &site.reviews[index]),
+        )?;
     }
     Ok(())
 }

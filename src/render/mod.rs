@@ -24,6 +24,8 @@ use crate::account::Statement;
 use crate::build::Review;
 use crate::invoice::PeriodBooks;
 use crate::model::Project;
+use crate::seal::merkle::Hash;
+use crate::site::Staging;
 use serde::Serialize;
 use std::path::PathBuf;
 pub use templates::{TemplateError, Templates};
@@ -75,17 +77,30 @@ pub struct Page<'a, T: Serialize> {
     pub page: T,
 }
 
-/// The files of a site: rendered bytes, and files copied from the project.
+/// The files of a site: rendered and written into the staging folder at once, then
+/// remembered by path and SHA-256; and files to copy from the project.
 pub struct Output<'t> {
     templates: &'t Templates,
-    pub files: Vec<(PathBuf, Vec<u8>)>,
+    staging: &'t Staging,
+    pub written: Vec<(PathBuf, Hash)>,
     /// `(path in the site, path of the source file)`.
     pub copies: Vec<(PathBuf, PathBuf)>,
 }
 
-impl Output<'_> {
-    pub fn file(&mut self, path: PathBuf, bytes: Vec<u8>) {
-        self.files.push((path, bytes));
+impl<'t> Output<'t> {
+    fn new(templates: &'t Templates, staging: &'t Staging) -> Self {
+        Output {
+            templates,
+            staging,
+            written: Vec::new(),
+            copies: Vec::new(),
+        }
+    }
+
+    pub fn file(&mut self, path: PathBuf, bytes: &[u8]) -> Result<(), RenderError> {
+        let sha256 = self.staging.write(&path, bytes)?;
+        self.written.push((path, sha256));
+        Ok(())
     }
 
     pub fn page(
@@ -95,8 +110,7 @@ impl Output<'_> {
         context: &impl Serialize,
     ) -> Result<(), RenderError> {
         let bytes = self.templates.render(template, context)?;
-        self.files.push((path, bytes));
-        Ok(())
+        self.file(path, &bytes)
     }
 
     pub fn copy(&mut self, path: PathBuf, source: PathBuf) {
@@ -104,9 +118,10 @@ impl Output<'_> {
     }
 }
 
-/// Renders every page and file of the site.
+/// Renders every page and file of the site into `staging`.
 pub fn site<'t>(
     templates: &'t Templates,
+    staging: &'t Staging,
     project: &Project,
     books: &[PeriodBooks],
     statements: &[Vec<Statement>],
@@ -121,11 +136,7 @@ pub fn site<'t>(
         key_id,
         style: templates.render("style.css", &serde_json::json!({}))?,
     };
-    let mut out = Output {
-        templates,
-        files: Vec::new(),
-        copies: Vec::new(),
-    };
+    let mut out = Output::new(templates, staging);
     let portals: Vec<_> = project
         .clients
         .iter()
@@ -137,16 +148,12 @@ pub fn site<'t>(
         .par_iter()
         .filter(|(_, periods)| !periods.is_empty())
         .map(|(client, periods)| {
-            let mut own = Output {
-                templates,
-                files: Vec::new(),
-                copies: Vec::new(),
-            };
+            let mut own = Output::new(templates, staging);
             portal::render(&site, client, periods, &mut own).map(|()| own)
         })
         .collect::<Result<_, _>>()?;
     for portal in rendered {
-        out.files.extend(portal.files);
+        out.written.extend(portal.written);
         out.copies.extend(portal.copies);
     }
     agency::render(&site, &portals, &mut out)?;

@@ -119,7 +119,7 @@ pub fn render(
             .collect()
     };
 
-    out.file(portal.join("style.css"), site.style.clone());
+    out.file(portal.join("style.css"), &site.style)?;
     let frame = Frame {
         agency: agency.name.clone(),
         client: Some(client.name.clone()),
@@ -189,7 +189,7 @@ pub fn render(
                 .map(|p| periods[p].data.period.to_string()),
             next: periods.get(position + 1).map(|p| p.data.period.to_string()),
         };
-        out.file(folder.join("style.css"), site.style.clone());
+        out.file(folder.join("style.css"), &site.style)?;
         out.page(
             folder.join("index.html"),
             "period.html",
@@ -210,7 +210,7 @@ pub fn render(
                     page: invoice_page(site, client, cp.data, invoice),
                 },
             )?;
-            out.file(folder.join("invoice.json"), super::json::invoice(invoice));
+            out.file(folder.join("invoice.json"), &super::json::invoice(invoice))?;
             for line in &invoice.lines {
                 let line_frame = Frame {
                     css: "../style.css".into(),
@@ -241,7 +241,7 @@ pub fn render(
                     },
                 )?;
                 if let Some(csv) = super::rows::line_csv(site.project, cp.data, line) {
-                    out.file(lines.join(format!("{}.csv", line.line_id)), csv);
+                    out.file(lines.join(format!("{}.csv", line.line_id)), &csv)?;
                 }
             }
         }
@@ -255,8 +255,8 @@ pub fn render(
         )?;
         out.file(
             folder.join("account.json"),
-            super::json::account(cp.statement),
-        );
+            &super::json::account(cp.statement),
+        )?;
         out.page(
             folder.join("checklist.html"),
             "checklist.html",
@@ -267,8 +267,8 @@ pub fn render(
         )?;
         out.file(
             folder.join("checklist.json"),
-            super::json::checklist(cp.checklist),
-        );
+            &super::json::checklist(cp.checklist),
+        )?;
         for attachment in attachments(client, cp) {
             out.copy(
                 folder.join("attachments").join(&attachment),

@@ -42,6 +42,8 @@ pub enum TemplateError {
     Parse(String),
     #[error("template {name}: {message}")]
     Render { name: String, message: String },
+    #[error(transparent)]
+    Write(#[from] crate::site::WriteError),
 }
 
 /// A Tera error with its causes, one per line, as the user needs to fix the template.

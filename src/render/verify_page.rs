@@ -8,9 +8,9 @@
 
 use super::{Frame, Link, Page, RenderError, Templates, format};
 use crate::model::{Period, Project};
-use crate::seal::bundle::Files;
 use crate::seal::keys::{hex, key_id};
 use crate::seal::statement::{BundleStatement, STATEMENT};
+use crate::site::{SiteFiles, WriteError};
 use ed25519_dalek::VerifyingKey;
 use ed25519_dalek::pkcs8::DecodePublicKey;
 use serde::Serialize;
@@ -48,15 +48,15 @@ pub fn render(
     templates: &Templates,
     project: &Project,
     key_id: Option<&str>,
-    files: &mut Files,
+    files: &mut SiteFiles,
 ) -> Result<(), RenderError> {
     let script = templates.render("verify.js", &serde_json::json!({}))?;
     for client in &project.clients {
         let portal = Path::new("clients").join(&client.client_id);
-        if !files.contains_key(&portal.join("index.html")) {
+        if !files.contains(&portal.join("index.html")) {
             continue;
         }
-        let bundles = bundles(files, &portal);
+        let bundles = bundles(files, &portal)?;
         let frame = Frame {
             agency: project.config.agency.name.clone(),
             client: Some(client.name.clone()),
@@ -87,7 +87,7 @@ pub fn render(
                     label: format::period(*period),
                 })
                 .collect(),
-            keys: trusted_keys(files, &portal, &bundles),
+            keys: trusted_keys(files, &portal, &bundles)?,
         };
         let html = templates.render(
             "verify.html",
@@ -96,40 +96,50 @@ pub fn render(
                 page,
             },
         )?;
-        files.insert(portal.join("verify.html"), html);
-        files.insert(portal.join("verify.js"), script.clone());
+        files.insert(portal.join("verify.html"), &html)?;
+        files.insert(portal.join("verify.js"), &script)?;
     }
     Ok(())
 }
 
 /// The bundles of the portal at `portal`: each folder `<period>/` holding a
 /// `statement.json`, with the key id its statement names.
-fn bundles(files: &Files, portal: &Path) -> BTreeMap<Period, Option<String>> {
-    files
-        .range(portal.to_path_buf()..)
-        .take_while(|(path, _)| path.starts_with(portal))
-        .filter_map(|(path, bytes)| {
-            let relative = path.strip_prefix(portal).ok()?;
-            let mut parts = relative.iter();
-            let period = Period::parse(parts.next()?.to_str()?)?;
-            let in_bundle_root = parts.next()? == STATEMENT && parts.next().is_none();
-            let statement = serde_json::from_slice::<BundleStatement>(bytes).ok();
-            in_bundle_root.then(|| (period, statement.and_then(|s| s.key_id)))
-        })
-        .collect()
+fn bundles(
+    files: &SiteFiles,
+    portal: &Path,
+) -> Result<BTreeMap<Period, Option<String>>, WriteError> {
+    let mut bundles = BTreeMap::new();
+    for (path, _) in files.under(portal) {
+        let Ok(relative) = path.strip_prefix(portal) else {
+            continue;
+        };
+        let mut parts = relative.iter();
+        let Some(period) = parts.next().and_then(|p| Period::parse(p.to_str()?)) else {
+            continue;
+        };
+        if parts.next() == Some(STATEMENT.as_ref()) && parts.next().is_none() {
+            let bytes = files.read(path).transpose()?.unwrap_or_default();
+            let statement = serde_json::from_slice::<BundleStatement>(&bytes).ok();
+            bundles.insert(period, statement.and_then(|s| s.key_id));
+        }
+    }
+    Ok(bundles)
 }
 
 /// Every public key in the portal's `keys/` folder, with the periods each signed.
 fn trusted_keys(
-    files: &Files,
+    files: &SiteFiles,
     portal: &Path,
     bundles: &BTreeMap<Period, Option<String>>,
-) -> Vec<TrustedKey> {
+) -> Result<Vec<TrustedKey>, WriteError> {
     let folder = portal.join("keys");
-    let mut keys: Vec<TrustedKey> = files
-        .range(folder.clone()..)
-        .take_while(|(path, _)| path.starts_with(&folder))
-        .filter_map(|(_, pem)| {
+    let mut pems = Vec::new();
+    for (path, _) in files.under(&folder) {
+        pems.extend(files.read(path).transpose()?);
+    }
+    let mut keys: Vec<TrustedKey> = pems
+        .iter()
+        .filter_map(|pem| {
             let key = VerifyingKey::from_public_key_pem(std::str::from_utf8(pem).ok()?).ok()?;
             let key_id = key_id(&key);
             let signed = bundles
@@ -151,5 +161,5 @@ fn trusted_keys(
             .position(|(_, signer)| signer.as_deref() == Some(key.key_id.as_str()))
     };
     keys.sort_by_cached_key(|key| (first(key).is_none(), first(key), key.key_id.clone()));
-    keys
+    Ok(keys)
 }

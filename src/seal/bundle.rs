@@ -5,38 +5,44 @@ use super::keys::Signer;
 use super::manifest::{self, SIGNATURE, SUMS};
 use super::merkle::Hash;
 use crate::error::display_path;
+use crate::site::{SiteFiles, WriteError};
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-
-/// The files of a site being built, by path relative to the site.
-pub type Files = BTreeMap<PathBuf, Vec<u8>>;
 
 /// Lists every file under `dir` (a bundle folder of `files`) in `SHA256SUMS`, signs it
 /// with `signer` (none: an unsigned preview, with no signature) and adds both to `files`.
 /// Returns the SHA-256 of `SHA256SUMS`, which the client's next bundle names as `prev`.
-pub fn close(files: &mut Files, dir: &Path, signer: Option<&Signer>) -> Hash {
-    let listed: Vec<(String, &[u8])> = files
-        .range(dir.to_path_buf()..)
-        .take_while(|(path, _)| path.starts_with(dir))
-        .filter_map(|(path, bytes)| {
-            let relative = display_path(path.strip_prefix(dir).ok()?);
-            (relative != SUMS && relative != SIGNATURE).then_some((relative, bytes.as_slice()))
-        })
-        .collect();
-    let sums = manifest::write(listed.iter().map(|(p, b)| (p.as_str(), *b)));
+pub fn close(
+    files: &mut SiteFiles,
+    dir: &Path,
+    signer: Option<&Signer>,
+) -> Result<Hash, WriteError> {
+    let mut listed = Vec::new();
+    for (path, entry) in files.under(dir) {
+        let Ok(relative) = path.strip_prefix(dir) else {
+            continue;
+        };
+        let relative = display_path(relative);
+        if relative != SUMS && relative != SIGNATURE {
+            listed.push(manifest::Entry {
+                path: relative,
+                sha256: entry.sha256()?,
+            });
+        }
+    }
+    let sums = manifest::write_entries(listed);
     let hash = Sha256::digest(sums.as_bytes()).into();
     if let Some(signer) = signer {
-        files.insert(dir.join(SIGNATURE), signer.sign(sums.as_bytes()).to_vec());
+        files.insert(dir.join(SIGNATURE), &signer.sign(sums.as_bytes()))?;
     }
-    files.insert(dir.join(SUMS), sums.into_bytes());
-    hash
+    files.insert(dir.join(SUMS), sums.as_bytes())?;
+    Ok(hash)
 }
 
-/// The number of bundles among `files`: the folders holding a `SHA256SUMS`.
-pub fn count(files: &Files) -> usize {
-    files
-        .keys()
+/// The number of bundles among the files `paths`: the folders holding a `SHA256SUMS`.
+pub fn count<'a>(paths: impl IntoIterator<Item = &'a PathBuf>) -> usize {
+    paths
+        .into_iter()
         .filter(|p| p.file_name().is_some_and(|n| n == SUMS))
         .count()
 }
@@ -48,18 +54,21 @@ mod tests {
 
     #[test]
     fn lists_only_the_bundle_and_signs_the_exact_bytes() {
-        let mut files = Files::new();
+        let temp = tempfile::tempdir().unwrap();
+        let staging = crate::site::Staging::create(temp.path().join("site")).unwrap();
+        let mut files = SiteFiles::new(staging);
         for path in [
             "c/a/2026-10/x.html",
             "c/a/2026-10/data/e.csv",
             "c/a/2026-11/y",
             "c/a/index.html",
         ] {
-            files.insert(PathBuf::from(path), path.as_bytes().to_vec());
+            files.insert(path.into(), path.as_bytes()).unwrap();
         }
         let signer = Signer::new(SigningKey::from_bytes(&[3u8; 32])).unwrap();
-        let hash = close(&mut files, Path::new("c/a/2026-10"), Some(&signer));
-        let sums = &files[Path::new("c/a/2026-10/SHA256SUMS")];
+        let hash = close(&mut files, Path::new("c/a/2026-10"), Some(&signer)).unwrap();
+        let read = |path: &str| files.read(Path::new(path)).unwrap().unwrap();
+        let sums = &read("c/a/2026-10/SHA256SUMS");
         assert_eq!(hash, <[u8; 32]>::from(Sha256::digest(sums)));
         let listed: Vec<String> = manifest::parse(sums)
             .unwrap()
@@ -67,13 +76,12 @@ mod tests {
             .map(|e| e.path)
             .collect();
         assert_eq!(listed, ["data/e.csv", "x.html"]);
-        let signature = &files[Path::new("c/a/2026-10/SHA256SUMS.sig")];
-        let signature = Signature::from_slice(signature).unwrap();
+        let signature = Signature::from_slice(&read("c/a/2026-10/SHA256SUMS.sig")).unwrap();
         let public = SigningKey::from_bytes(&[3u8; 32]).verifying_key();
         assert!(public.verify_strict(sums, &signature).is_ok());
         // Unsigned: a manifest and no signature.
-        close(&mut files, Path::new("c/a/2026-11"), None);
-        assert!(files.contains_key(Path::new("c/a/2026-11/SHA256SUMS")));
-        assert!(!files.contains_key(Path::new("c/a/2026-11/SHA256SUMS.sig")));
+        close(&mut files, Path::new("c/a/2026-11"), None).unwrap();
+        assert!(files.contains(Path::new("c/a/2026-11/SHA256SUMS")));
+        assert!(!files.contains(Path::new("c/a/2026-11/SHA256SUMS.sig")));
     }
 }

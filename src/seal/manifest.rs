@@ -20,13 +20,15 @@ pub struct Entry {
 
 /// The manifest of `files` (`(path, bytes)`; any order).
 pub fn write<'a>(files: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> String {
-    let mut entries: Vec<Entry> = files
-        .into_iter()
-        .map(|(path, bytes)| Entry {
-            path: path.to_owned(),
-            sha256: Sha256::digest(bytes).into(),
-        })
-        .collect();
+    write_entries(files.into_iter().map(|(path, bytes)| Entry {
+        path: path.to_owned(),
+        sha256: Sha256::digest(bytes).into(),
+    }))
+}
+
+/// [`write`] from files already hashed.
+pub fn write_entries(entries: impl IntoIterator<Item = Entry>) -> String {
+    let mut entries: Vec<Entry> = entries.into_iter().collect();
     entries.sort_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
     let mut text = String::new();
     for entry in &entries {

@@ -11,10 +11,10 @@ pub use cache::Cache;
 
 use crate::error::display_path;
 use crate::model::Period;
-use crate::seal::bundle::Files;
 use crate::seal::keys::hex;
 use crate::seal::manifest::parse_hash;
 use crate::seal::merkle::Hash;
+use crate::site::SiteFiles;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -22,6 +22,9 @@ pub const LOCK: &str = "seal.lock";
 pub const STORE: &str = "sealed";
 /// Under the store: the public key of every bundle's signer, `<key_id>.pub.pem`.
 pub const KEYS: &str = "keys";
+/// tallyseal's own folder in a project: the cache of checked files, and a seal's
+/// staging folder while it runs. Never committed.
+pub const TOOL_DIR: &str = ".tallyseal";
 
 #[derive(Debug, thiserror::Error)]
 pub enum SealError {
@@ -178,12 +181,15 @@ pub fn check_inputs(dir: &Path, period: Period, cache: &mut Cache) -> Result<(),
     Ok(())
 }
 
+/// Files read back from a store, with their bytes, by path in the site.
+pub type ReadBack = BTreeMap<PathBuf, Vec<u8>>;
+
 /// What a sealed period stores: its bundles, by path in the site, and the public keys
 /// that signed them, by key id.
 #[derive(Debug, Default)]
 pub struct Stored {
     /// The files read back (`*.json`, `SHA256SUMS`, `SHA256SUMS.sig`), with their bytes.
-    pub files: Files,
+    pub files: ReadBack,
     /// Every file, with its place in the store: published as it is on disk; only those
     /// of `files` are ever read into memory.
     pub linked: BTreeMap<PathBuf, PathBuf>,
@@ -306,7 +312,7 @@ pub fn stored(dir: &Path, period: Period, cache: &mut Cache) -> Result<Stored, S
 
 /// Every file of a stored bundle (paths relative to it) with its SHA-256: those its
 /// `SHA256SUMS` lists, and the manifest and signature themselves.
-fn listed(files: &Files, bundle: &Path) -> Option<Vec<(String, Hash)>> {
+fn listed(files: &ReadBack, bundle: &Path) -> Option<Vec<(String, Hash)>> {
     use crate::seal::manifest::{SIGNATURE, SUMS};
     use sha2::{Digest, Sha256};
     let sums = files.get(&bundle.join(SUMS))?;
@@ -332,7 +338,7 @@ fn dir_key(dir: &Path, path: &Path) -> PathBuf {
 pub fn store(
     dir: &Path,
     period: Period,
-    files: &Files,
+    files: &SiteFiles,
     key_id: &str,
     public_pem: &str,
 ) -> Result<(), SealError> {
@@ -345,19 +351,21 @@ pub fn store(
         // Left by a seal that did not finish: never published, never locked.
         std::fs::remove_dir_all(&staging).map_err(io(&staging))?;
     }
-    let mut all: Vec<(PathBuf, &[u8])> = files
-        .iter()
-        .map(|(path, bytes)| (path.clone(), bytes.as_slice()))
-        .collect();
-    let key_path = Path::new(KEYS).join(format!("{key_id}.pub.pem"));
-    all.push((key_path, public_pem.as_bytes()));
-    for (path, bytes) in all {
+    let place = |path: &Path| {
         let target = staging.join(path);
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent).map_err(io(parent))?;
         }
-        std::fs::write(&target, bytes).map_err(io(&target))?;
+        Ok::<_, SealError>(target)
+    };
+    for (path, source) in files.on_disk() {
+        let target = place(path)?;
+        if std::fs::hard_link(&source, &target).is_err() {
+            std::fs::copy(&source, &target).map_err(io(&target))?;
+        }
     }
+    let key_path = place(&Path::new(KEYS).join(format!("{key_id}.pub.pem")))?;
+    std::fs::write(&key_path, public_pem).map_err(io(&key_path))?;
     std::fs::rename(&staging, &root).map_err(io(&root))?;
     let lock = write_lock(&inputs(dir, period, &mut Cache::none())?);
     let lock_path = folder(dir, period).join(LOCK);
