@@ -70,8 +70,17 @@ impl Cell for NaiveDate {
             && b.iter()
                 .enumerate()
                 .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+        // Digits checked: read them directly (every row of every export has a date).
+        let number = |digits: &[u8]| {
+            digits
+                .iter()
+                .fold(0u32, |n, d| n * 10 + u32::from(d - b'0'))
+        };
         shaped
-            .then(|| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok())
+            .then(|| {
+                let year = i32::try_from(number(&b[..4])).ok()?;
+                NaiveDate::from_ymd_opt(year, number(&b[5..7]), number(&b[8..10]))
+            })
             .flatten()
     }
 }
@@ -236,9 +245,20 @@ mod tests {
 
     #[test]
     fn dates_are_iso() {
-        assert!(<NaiveDate as Cell>::parse("2026-02-28").is_some());
+        assert_eq!(
+            <NaiveDate as Cell>::parse("2026-02-28"),
+            NaiveDate::from_ymd_opt(2026, 2, 28)
+        );
+        assert_eq!(
+            <NaiveDate as Cell>::parse("2024-02-29"),
+            NaiveDate::from_ymd_opt(2024, 2, 29)
+        );
         for bad in [
             "2026-02-30",
+            "2026-02-29",
+            "2026-13-01",
+            "2026-00-10",
+            "2026-01-00",
             "2026-2-28",
             "28/02/2026",
             "+2026-02-28",

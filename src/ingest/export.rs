@@ -14,7 +14,7 @@ use crate::seal::merkle::{Hash, Tree, leaf_hash};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use sha2::{Digest, Sha256};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -24,7 +24,7 @@ const BLOCK: usize = 1 << 18;
 /// Shares one allocation among equal strings (campaign ids and grain values repeat on
 /// every day of an export).
 #[derive(Default)]
-pub struct StrPool(HashSet<Arc<str>>);
+pub struct StrPool(hashbrown::HashSet<Arc<str>>);
 
 impl StrPool {
     pub fn get(&mut self, text: &str) -> Arc<str> {
