@@ -69,7 +69,8 @@ fn rows_keep_file_line_and_bytes() {
         .collect();
     assert_eq!(rows.len(), 3);
     assert_eq!(rows[1].origin.line, 3);
-    let range = rows[1].origin.bytes.start as usize..rows[1].origin.bytes.end as usize;
+    let range = oct.exports[plat].leaf_range(rows[1].origin.leaf as usize);
+    let range = range.start as usize..range.end as usize;
     assert_eq!(&bytes[range], b"111,2026-10-02,1200,12,6.00,GBP\n");
     assert_eq!(rows[1].origin.leaf, 2);
     assert_eq!(rows[2].metrics.spend.unwrap().to_string(), "3200");

@@ -126,8 +126,10 @@ fn identities(project: &Path, site: &Path) -> BTreeMap<String, BTreeSet<Vec<u8>>
             let Some(owner) = project_data.campaign_owner(&campaign) else {
                 continue;
             };
-            let file = std::fs::read(project.join(&data.exports[row.origin.export].path)).unwrap();
-            let leaf = &file[row.origin.bytes.start as usize..row.origin.bytes.end as usize];
+            let export = &data.exports[row.origin.export];
+            let file = std::fs::read(project.join(&export.path)).unwrap();
+            let range = export.leaf_range(row.origin.leaf as usize);
+            let leaf = &file[range.start as usize..range.end as usize];
             let record = leaf
                 .strip_suffix(b"\n")
                 .map(|l| l.strip_suffix(b"\r").unwrap_or(l))

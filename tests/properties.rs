@@ -214,7 +214,8 @@ proptest! {
         // Every row: its exact bytes, line, leaf and class.
         prop_assert_eq!(oct.rows.len(), expected.rows.len());
         for (row, (piece, line, leaf, class)) in oct.rows.iter().zip(&expected.rows) {
-            let range = row.origin.bytes.start as usize..row.origin.bytes.end as usize;
+            let range = export.leaf_range(row.origin.leaf as usize);
+            let range = range.start as usize..range.end as usize;
             prop_assert_eq!(&bytes[range], piece.as_bytes());
             prop_assert_eq!(row.origin.line, *line);
             prop_assert_eq!(row.origin.leaf, *leaf);

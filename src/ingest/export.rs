@@ -6,7 +6,7 @@
 use super::cell::parse_decimal;
 use crate::error::{ErrorKind, Location, Problems};
 use crate::model::{
-    Currency, DeliveryRow, ExportFile, LeafClass, Metrics, Period, RowClass, RowOrigin,
+    Currency, DeliveryRow, ExportFile, Grain, LeafClass, Metrics, Period, RowClass, RowOrigin,
     SourceConfig,
 };
 use crate::seal::leaves::LeafSplitter;
@@ -21,18 +21,30 @@ use std::sync::Arc;
 
 const BLOCK: usize = 1 << 18;
 
-/// Shares one allocation among equal strings (campaign ids and grain values repeat on
-/// every day of an export).
+/// Shares one allocation among equal strings, and among equal grain tuples (campaign
+/// ids and grain values repeat on every day of an export).
 #[derive(Default)]
-pub struct StrPool(hashbrown::HashSet<Arc<str>>);
+pub struct StrPool {
+    strings: hashbrown::HashSet<Arc<str>>,
+    grains: hashbrown::HashSet<Grain>,
+}
 
 impl StrPool {
     pub fn get(&mut self, text: &str) -> Arc<str> {
-        if let Some(shared) = self.0.get(text) {
+        if let Some(shared) = self.strings.get(text) {
             return shared.clone();
         }
         let shared: Arc<str> = text.into();
-        self.0.insert(shared.clone());
+        self.strings.insert(shared.clone());
+        shared
+    }
+
+    pub fn grain(&mut self, values: Vec<Arc<str>>) -> Grain {
+        if let Some(shared) = self.grains.get(values.as_slice()) {
+            return shared.clone();
+        }
+        let shared: Grain = values.into();
+        self.grains.insert(shared.clone());
         shared
     }
 }
@@ -204,7 +216,6 @@ impl<'a> LeafParser<'a> {
                 let origin = RowOrigin {
                     export: self.spec.export_index,
                     line,
-                    bytes: start..start + leaf.len() as u64,
                     leaf: index,
                 };
                 if let Some(row) = self.delivery_row(origin, pool, problems) {
@@ -473,14 +484,15 @@ impl<'a> LeafParser<'a> {
         if problems.error_count() != before {
             return None;
         }
+        let grain = grain
+            .into_iter()
+            .map(|g| g.map(|g| pool.get(g)))
+            .collect::<Option<_>>()?;
         Some(DeliveryRow {
             source: self.spec.source_index,
             source_campaign_id: pool.get(campaign?),
             date: date?,
-            grain: grain
-                .into_iter()
-                .map(|g| g.map(|g| pool.get(g)))
-                .collect::<Option<_>>()?,
+            grain: pool.grain(grain),
             metrics,
             currency,
             origin,

@@ -1,5 +1,5 @@
 //! Raw exports and the delivery rows read from them, each with its provenance: the
-//! export file, its line, its byte range and its Merkle leaf.
+//! export file, its line and its Merkle leaf (whose byte range the file keeps).
 
 use super::Currency;
 use chrono::NaiveDate;
@@ -68,9 +68,8 @@ pub struct RowOrigin {
     pub export: usize,
     /// 1-based line the row starts on.
     pub line: u64,
-    /// Byte range of the row's leaf in the file, its line ending included.
-    pub bytes: Range<u64>,
-    /// Index of the row's leaf in the file's Merkle tree (seal.md).
+    /// Index of the row's leaf in the file's Merkle tree (seal.md); its bytes are
+    /// [`ExportFile::leaf_range`].
     pub leaf: u64,
 }
 
@@ -85,6 +84,9 @@ pub enum RowClass {
     Duplicate { of: usize },
 }
 
+/// The values of a row's `grain` columns, shared by every row that has them.
+pub type Grain = Arc<[Arc<str>]>;
+
 /// One data row of a raw export.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveryRow {
@@ -93,7 +95,7 @@ pub struct DeliveryRow {
     pub source_campaign_id: Arc<str>,
     pub date: NaiveDate,
     /// Values of the source's `grain` columns, in their order (empty without grain).
-    pub grain: Box<[Arc<str>]>,
+    pub grain: Grain,
     pub metrics: Metrics,
     /// The currency of `spend`, from the row or the source's fixed currency.
     pub currency: Option<Currency>,
