@@ -630,9 +630,18 @@ fn seal(
             continue;
         }
         let rows = checklist::rows_by_client(project, data);
-        for account in &statements[index] {
+        // Each client's bundle on every core at once: its slices, proofs, statement and
+        // manifest; the client's chain and the site's index are updated in client order.
+        let seal_client = |account: &Statement| -> Result<ClientBundle, BuildError> {
             let client_id = account.client_id.as_str();
             let bundle = Path::new("clients").join(client_id).join(&period);
+            let staging = files.staging();
+            let mut added = Vec::new();
+            let mut write = |path: PathBuf, bytes: &[u8]| -> Result<(), WriteError> {
+                let sha256 = staging.write(&path, bytes)?;
+                added.push((path, sha256));
+                Ok(())
+            };
             let mut leaves: BTreeMap<usize, Vec<u64>> = BTreeMap::new();
             for &row in rows.get(client_id).map_or(&[][..], Vec::as_slice) {
                 let origin = &data.rows[row].origin;
@@ -656,8 +665,8 @@ fn seal(
                 let data_dir = bundle.join("data");
                 let mut proof_name = name.to_owned();
                 proof_name.push(".proof.json");
-                files.insert(data_dir.join(proof_name), &cut.proof.to_json())?;
-                files.insert(data_dir.join(name), &cut.bytes)?;
+                write(data_dir.join(proof_name), &cut.proof.to_json())?;
+                write(data_dir.join(name), &cut.bytes)?;
                 sources.push(cut.proof.seal());
             }
             sources.sort_by(|a, b| a.file.cmp(&b.file));
@@ -685,11 +694,19 @@ fn seal(
                 sources,
                 generator: statement::generator(),
             };
-            files.insert(
+            write(
                 bundle.join(statement::STATEMENT),
                 &statement::to_json(&attests),
             )?;
-            let sums = bundle::close(files, &bundle, signer)?;
+            let sums = bundle::close(files, &mut added, &bundle, signer)?;
+            Ok(ClientBundle { added, seq, sums })
+        };
+        use rayon::prelude::*;
+        let sealed: Vec<_> = statements[index].par_iter().map(seal_client).collect();
+        for (account, sealed) in statements[index].iter().zip(sealed) {
+            let ClientBundle { added, seq, sums } = sealed?;
+            let client_id = account.client_id.as_str();
+            files.extend(added);
             chain.insert(client_id, (seq, sums));
             if let Some(key_id) = &key_id {
                 signed_by
@@ -727,7 +744,9 @@ fn seal(
             folder.join(statement::SOURCES),
             &statement::to_json(&period_sources),
         )?;
-        bundle::close(files, &folder, signer)?;
+        let mut added = Vec::new();
+        bundle::close(files, &mut added, &folder, signer)?;
+        files.extend(added);
     }
     for (client_id, key_ids) in signed_by {
         let portal = Path::new("clients").join(client_id);
@@ -742,6 +761,15 @@ fn seal(
         }
     }
     Ok(())
+}
+
+/// A client's bundle of an open period, sealed: the files it added to the staging folder
+/// (slices, proofs, statement, manifest, signature), its place in the client's chain and
+/// the SHA-256 of its manifest.
+struct ClientBundle {
+    added: Vec<(PathBuf, Hash)>,
+    seq: u64,
+    sums: Hash,
 }
 
 /// What a sealed bundle says of itself, for the bundles after it.

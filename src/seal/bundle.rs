@@ -9,33 +9,51 @@ use crate::site::{SiteFiles, WriteError};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
-/// Lists every file under `dir` (a bundle folder of `files`) in `SHA256SUMS`, signs it
-/// with `signer` (none: an unsigned preview, with no signature) and adds both to `files`.
-/// Returns the SHA-256 of `SHA256SUMS`, which the client's next bundle names as `prev`.
+/// Lists every file under `dir` (a bundle folder) in `SHA256SUMS`: those of `files` and
+/// those just `added` (written into `files`' staging folder, not yet recorded in it);
+/// signs it with `signer` (none: an unsigned preview, with no signature) and writes both,
+/// adding them to `added`. Returns the SHA-256 of `SHA256SUMS`, which the client's next
+/// bundle names as `prev`.
 pub fn close(
-    files: &mut SiteFiles,
+    files: &SiteFiles,
+    added: &mut Vec<(PathBuf, Hash)>,
     dir: &Path,
     signer: Option<&Signer>,
 ) -> Result<Hash, WriteError> {
     let mut listed = Vec::new();
-    for (path, entry) in files.under(dir) {
+    let mut list = |path: &Path, sha256: Hash| {
         let Ok(relative) = path.strip_prefix(dir) else {
-            continue;
+            return;
         };
         let relative = display_path(relative);
         if relative != SUMS && relative != SIGNATURE {
             listed.push(manifest::Entry {
                 path: relative,
-                sha256: entry.sha256()?,
+                sha256,
             });
         }
+    };
+    // What was just added first: it replaces a file of `files` of the same path.
+    for (path, sha256) in added.iter() {
+        list(path, *sha256);
     }
+    for (path, entry) in files.under(dir) {
+        list(path, entry.sha256()?);
+    }
+    listed.sort_by(|a, b| a.path.cmp(&b.path));
+    listed.dedup_by(|later, earlier| later.path == earlier.path);
     let sums = manifest::write_entries(listed);
     let hash = Sha256::digest(sums.as_bytes()).into();
+    let staging = files.staging();
     if let Some(signer) = signer {
-        files.insert(dir.join(SIGNATURE), &signer.sign(sums.as_bytes()))?;
+        let path = dir.join(SIGNATURE);
+        added.push((
+            path.clone(),
+            staging.write(&path, &signer.sign(sums.as_bytes()))?,
+        ));
     }
-    files.insert(dir.join(SUMS), sums.as_bytes())?;
+    let path = dir.join(SUMS);
+    added.push((path.clone(), staging.write(&path, sums.as_bytes())?));
     Ok(hash)
 }
 
@@ -66,7 +84,9 @@ mod tests {
             files.insert(path.into(), path.as_bytes()).unwrap();
         }
         let signer = Signer::new(SigningKey::from_bytes(&[3u8; 32])).unwrap();
-        let hash = close(&mut files, Path::new("c/a/2026-10"), Some(&signer)).unwrap();
+        let mut added = Vec::new();
+        let hash = close(&files, &mut added, Path::new("c/a/2026-10"), Some(&signer)).unwrap();
+        files.extend(added);
         let read = |path: &str| files.read(Path::new(path)).unwrap().unwrap();
         let sums = &read("c/a/2026-10/SHA256SUMS");
         assert_eq!(hash, <[u8; 32]>::from(Sha256::digest(sums)));
@@ -80,7 +100,9 @@ mod tests {
         let public = SigningKey::from_bytes(&[3u8; 32]).verifying_key();
         assert!(public.verify_strict(sums, &signature).is_ok());
         // Unsigned: a manifest and no signature.
-        close(&mut files, Path::new("c/a/2026-11"), None).unwrap();
+        let mut added = Vec::new();
+        close(&files, &mut added, Path::new("c/a/2026-11"), None).unwrap();
+        files.extend(added);
         assert!(files.contains(Path::new("c/a/2026-11/SHA256SUMS")));
         assert!(!files.contains(Path::new("c/a/2026-11/SHA256SUMS.sig")));
     }
