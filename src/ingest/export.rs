@@ -10,7 +10,7 @@ use crate::model::{
     SourceConfig,
 };
 use crate::seal::leaves::LeafSplitter;
-use crate::seal::merkle::{Hash, Tree, leaf_hash};
+use crate::seal::merkle::{Tree, TreeBuilder, leaf_hash};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use sha2::{Digest, Sha256};
@@ -126,7 +126,7 @@ pub fn read(spec: ExportSpec, pool: &mut StrPool, problems: &mut Problems) -> Op
             ErrorKind::Empty(format!(" after {expected}")),
         );
     }
-    parser.file.tree = Tree::new(parser.leaf_hashes);
+    parser.file.tree = parser.tree.finish();
     let mut export = Export {
         file: parser.file,
         rows: parser.rows,
@@ -157,8 +157,8 @@ struct LeafParser<'a> {
     rows: Vec<DeliveryRow>,
     /// `None` until the header is read, and for good if it is unusable.
     layout: Option<Layout>,
-    /// The hash of each leaf so far.
-    leaf_hashes: Vec<Hash>,
+    /// The Merkle tree of the leaves so far.
+    tree: TreeBuilder,
     /// Line feeds before the current leaf.
     lines_before: u64,
     csv: csv_core::Reader,
@@ -181,7 +181,7 @@ impl<'a> LeafParser<'a> {
                 tree: Tree::default(),
                 total_lines: Vec::new(),
             },
-            leaf_hashes: Vec::new(),
+            tree: TreeBuilder::default(),
             rows: Vec::new(),
             layout: None,
             lines_before: 0,
@@ -198,7 +198,7 @@ impl<'a> LeafParser<'a> {
         let line = self.lines_before + 1;
         self.lines_before += leaf.iter().filter(|&&b| b == b'\n').count() as u64;
         self.file.leaf_ends.push(start + leaf.len() as u64);
-        self.leaf_hashes.push(leaf_hash(leaf));
+        self.tree.push(leaf_hash(leaf));
         let class = if index < self.spec.source.skip_rows {
             LeafClass::Preamble
         } else if index == self.spec.source.skip_rows {

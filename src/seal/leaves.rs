@@ -10,7 +10,7 @@
 //! [`LeafSplitter`] finds leaf ends in a stream fed piece by piece, so an export is
 //! hashed, split and parsed in the same single read.
 
-use super::merkle::{Hash, Tree};
+use super::merkle::{Hash, Tree, TreeBuilder};
 use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::ops::Range;
@@ -102,13 +102,13 @@ pub struct FileSeal {
 }
 
 /// Reads the file at `path` once, in blocks, computing its size, SHA-256 and the tree
-/// over its leaves, without holding more than a block and the leaf hashes.
+/// over its leaves, without holding more than a block of the file and the tree.
 pub fn seal_file(path: &Path, skip_rows: u64) -> std::io::Result<FileSeal> {
     let mut file = std::fs::File::open(path)?;
     let mut splitter = LeafSplitter::new(skip_rows);
     let (mut whole, mut leaf) = (Sha256::new(), Sha256::new_with_prefix([0u8]));
     let (mut size, mut leaf_len) = (0u64, 0usize);
-    let mut hashes = Vec::new();
+    let mut tree = TreeBuilder::default();
     let mut buf = vec![0u8; 1 << 16];
     loop {
         let read = match file.read(&mut buf) {
@@ -124,7 +124,7 @@ pub fn seal_file(path: &Path, skip_rows: u64) -> std::io::Result<FileSeal> {
         while let Some(len) = splitter.next_end(&chunk[at..]) {
             leaf.update(&chunk[at..at + len]);
             let done = std::mem::replace(&mut leaf, Sha256::new_with_prefix([0u8]));
-            hashes.push(done.finalize().into());
+            tree.push(done.finalize().into());
             leaf_len = 0;
             at += len;
         }
@@ -132,12 +132,12 @@ pub fn seal_file(path: &Path, skip_rows: u64) -> std::io::Result<FileSeal> {
         leaf_len += read - at;
     }
     if leaf_len > 0 {
-        hashes.push(leaf.finalize().into());
+        tree.push(leaf.finalize().into());
     }
     Ok(FileSeal {
         size,
         sha256: whole.finalize().into(),
-        tree: Tree::new(hashes),
+        tree: tree.finish(),
     })
 }
 

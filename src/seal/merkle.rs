@@ -5,7 +5,8 @@
 //! ```
 //! use tallyseal::seal::merkle::{Tree, leaf_hash, root, root_from_proof};
 //! let leaves: Vec<_> = [b"h\n".as_slice(), b"a\n", b"b\n", b"c\n"].iter().map(|l| leaf_hash(l)).collect();
-//! let proof = Tree::new(leaves.clone()).multiproof(&[2]); // subtrees [0, 2) and [3, 4)
+//! let tree = Tree::new(leaves.clone());
+//! let proof = tree.multiproof(&[2], |i| Some(leaves[i])).unwrap(); // subtrees [0, 2) and [3, 4)
 //! assert_eq!(proof.iter().map(|s| (s.start, s.end)).collect::<Vec<_>>(), [(0, 2), (3, 4)]);
 //! assert_eq!(root_from_proof(4, &[(2, leaves[2])], &proof), Ok(root(&leaves)));
 //! ```
@@ -63,17 +64,45 @@ fn holds(included: &[usize], start: usize, end: usize) -> bool {
     included.get(first).is_some_and(|i| *i < end)
 }
 
-/// The tree over a file's leaf hashes, with the root of every perfect subtree kept, so
-/// the hash of any range of the RFC 9162 recursion is a lookup (or, on the ragged right
-/// edge, a few): `levels[h][i]` is the root of leaves `[i·2^h, (i+1)·2^h)`.
+/// Leaves per block, `2^FLOOR`: a [`Tree`] keeps the roots of whole blocks and above,
+/// never a leaf hash inside one (but for the ragged tail), so it costs about
+/// `64/BLOCK` bytes per leaf (16) instead of 64. A proof that needs inside a block re-hashes that
+/// block's leaves from the file, which also proves they are the leaves first read.
+pub const FLOOR: u32 = 2;
+pub const BLOCK: usize = 1 << FLOOR;
+
+/// The tree over a file's leaf hashes, with the root of every perfect subtree of a
+/// block or more kept, so the hash of any range of the RFC 9162 recursion is a lookup
+/// (or, on the ragged right edge, a few): `levels[h][i]` is the root of leaves
+/// `[i·2^(FLOOR+h), (i+1)·2^(FLOOR+h))`. The leaves after the last whole block
+/// (fewer than [`BLOCK`]) are kept as they are.
 #[derive(Debug, Clone, Default)]
 pub struct Tree {
+    len: usize,
     levels: Vec<Vec<Hash>>,
+    tail: Vec<Hash>,
 }
 
-impl Tree {
-    pub fn new(leaves: Vec<Hash>) -> Tree {
-        let mut levels = vec![leaves];
+/// Builds a [`Tree`] from its leaf hashes, one at a time, holding one block of them.
+#[derive(Debug, Default)]
+pub struct TreeBuilder {
+    len: usize,
+    blocks: Vec<Hash>,
+    block: Vec<Hash>,
+}
+
+impl TreeBuilder {
+    pub fn push(&mut self, leaf: Hash) {
+        self.len += 1;
+        self.block.push(leaf);
+        if self.block.len() == BLOCK {
+            self.blocks.push(root(&self.block));
+            self.block.clear();
+        }
+    }
+
+    pub fn finish(self) -> Tree {
+        let mut levels = vec![self.blocks];
         while let Some(below) = levels.last().filter(|l| l.len() > 1) {
             let above = below
                 .chunks_exact(2)
@@ -81,62 +110,125 @@ impl Tree {
                 .collect();
             levels.push(above);
         }
-        Tree { levels }
+        Tree {
+            len: self.len,
+            levels,
+            tail: self.block,
+        }
+    }
+}
+
+impl Tree {
+    pub fn new(leaves: Vec<Hash>) -> Tree {
+        let mut builder = TreeBuilder::default();
+        for leaf in leaves {
+            builder.push(leaf);
+        }
+        builder.finish()
     }
 
     /// The number of leaves.
     pub fn len(&self) -> usize {
-        self.levels.first().map_or(0, Vec::len)
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.len == 0
     }
 
-    /// The hash of leaf `index`.
-    pub fn leaf(&self, index: usize) -> Option<&Hash> {
-        self.levels.first()?.get(index)
+    /// Where the tail (the leaves after the last whole block) starts.
+    fn tail_start(&self) -> usize {
+        self.len - self.tail.len()
+    }
+
+    /// The leaves `[start, end)` of the block holding leaf `index` (the tail, for a leaf
+    /// in it).
+    pub fn block_of(&self, index: usize) -> std::ops::Range<usize> {
+        let start = index / BLOCK * BLOCK;
+        start..(start + BLOCK).min(self.len)
+    }
+
+    /// Whether `hashes` are the hashes of the leaves of the block starting at `start`,
+    /// as the tree was built from.
+    pub fn holds_block(&self, start: usize, hashes: &[Hash]) -> bool {
+        if start >= self.tail_start() {
+            return start == self.tail_start() && hashes == self.tail.as_slice();
+        }
+        hashes.len() == BLOCK
+            && self
+                .levels
+                .first()
+                .and_then(|blocks| blocks.get(start / BLOCK))
+                .is_some_and(|block| *block == root(hashes))
     }
 
     pub fn root(&self) -> Hash {
-        match self.len() {
+        match self.len {
             0 => root(&[]),
-            n => self.hash(0, n),
+            // The recursion from the root reaches below whole blocks in the tail only.
+            n => self
+                .hash(0, n, &|_| None)
+                .expect("the root needs no leaf hash outside the tail"),
         }
     }
 
-    /// The root of `[start, end)`, a non-empty range of the recursion.
-    fn hash(&self, start: usize, end: usize) -> Hash {
+    /// The root of `[start, end)`, a non-empty range of the recursion; `leaf` gives the
+    /// hashes of leaves inside whole blocks, where the tree keeps none.
+    fn hash(&self, start: usize, end: usize, leaf: &dyn Fn(usize) -> Option<Hash>) -> Option<Hash> {
         let size = end - start;
-        if size.is_power_of_two() {
-            return self.levels[size.trailing_zeros() as usize][start / size];
+        if size == 1 {
+            return match start.checked_sub(self.tail_start()) {
+                Some(i) => self.tail.get(i).copied(),
+                None => leaf(start),
+            };
+        }
+        if size.is_power_of_two() && size >= BLOCK {
+            let level = (size.trailing_zeros() - FLOOR) as usize;
+            return self.levels.get(level)?.get(start / size).copied();
         }
         let k = split(size);
-        node_hash(&self.hash(start, start + k), &self.hash(start + k, end))
+        Some(node_hash(
+            &self.hash(start, start + k, leaf)?,
+            &self.hash(start + k, end, leaf)?,
+        ))
     }
 
     /// The multiproof of the leaves at `included` (sorted, distinct): the maximal
-    /// subtrees of the recursion that hold no included leaf, ordered by start.
-    pub fn multiproof(&self, included: &[usize]) -> Vec<Subtree> {
+    /// subtrees of the recursion that hold no included leaf, ordered by start. `leaf`
+    /// gives the hash of any leaf in a block holding an included leaf; `None` if it
+    /// does not know one that is needed.
+    pub fn multiproof(
+        &self,
+        included: &[usize],
+        leaf: impl Fn(usize) -> Option<Hash>,
+    ) -> Option<Vec<Subtree>> {
         let mut out = Vec::new();
         if !self.is_empty() {
-            self.walk(0, self.len(), included, &mut out);
+            self.walk(0, self.len, included, &leaf, &mut out)?;
         }
-        out
+        Some(out)
     }
 
-    fn walk(&self, start: usize, end: usize, included: &[usize], out: &mut Vec<Subtree>) {
+    fn walk(
+        &self,
+        start: usize,
+        end: usize,
+        included: &[usize],
+        leaf: &dyn Fn(usize) -> Option<Hash>,
+        out: &mut Vec<Subtree>,
+    ) -> Option<()> {
         if !holds(included, start, end) {
             out.push(Subtree {
                 start,
                 end,
-                hash: self.hash(start, end),
+                hash: self.hash(start, end, leaf)?,
             });
         } else if end - start > 1 {
             let k = split(end - start);
-            self.walk(start, start + k, included, out);
-            self.walk(start + k, end, included, out);
+            self.walk(start, start + k, included, leaf, out)?;
+            self.walk(start + k, end, included, leaf, out)?;
         }
+        Some(())
     }
 }
 
@@ -289,7 +381,8 @@ mod tests {
         let l = reference_leaves();
         let ranges = |n: usize, included: &[usize]| -> Vec<(usize, usize)> {
             Tree::new(l[..n].to_vec())
-                .multiproof(included)
+                .multiproof(included, |i| Some(l[i]))
+                .unwrap()
                 .iter()
                 .map(|s| (s.start, s.end))
                 .collect()
@@ -308,10 +401,32 @@ mod tests {
     }
 
     #[test]
+    fn the_tree_keeps_no_leaf_hash_inside_a_whole_block() {
+        let l = reference_leaves();
+        // 7 leaves, blocks of 4: [0, 4) whole, [4, 7) the tail kept as it is.
+        let tree = Tree::new(l[..7].to_vec());
+        assert_eq!(tree.block_of(2), 0..4);
+        assert_eq!(tree.block_of(5), 4..7);
+        assert!(tree.holds_block(0, &l[..4]));
+        assert!(tree.holds_block(4, &l[4..7]));
+        let mut changed = l[..4].to_vec();
+        changed[1] = l[5];
+        assert!(!tree.holds_block(0, &changed));
+        assert!(!tree.holds_block(4, &l[4..6]));
+        // A proof for leaf 2 needs leaf 3's hash, inside the whole block: without the
+        // block's leaves there is no proof; with them, the right one.
+        assert_eq!(tree.multiproof(&[2], |_| None), None);
+        let only_tail = tree.multiproof(&[5], |_| None).unwrap();
+        assert_eq!(only_tail[0].hash, root(&l[..4]));
+    }
+
+    #[test]
     fn a_proof_recomputes_the_root_and_nothing_else() {
         let l = reference_leaves();
         let included = [2, 5];
-        let proof = Tree::new(l[..7].to_vec()).multiproof(&included);
+        let proof = Tree::new(l[..7].to_vec())
+            .multiproof(&included, |i| Some(l[i]))
+            .unwrap();
         let leaves: Vec<(usize, Hash)> = included.iter().map(|i| (*i, l[*i])).collect();
         assert_eq!(root_from_proof(7, &leaves, &proof), Ok(root(&l[..7])));
         // A subtree too many, too few, or a leaf changed.

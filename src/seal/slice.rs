@@ -4,11 +4,12 @@
 //! client's rows exactly as exported and nothing of anyone else's.
 
 use super::keys::hex;
-use super::merkle::leaf_hash;
+use super::merkle::{BLOCK, Hash, leaf_hash};
 use super::proof::Proof;
 use crate::error::display_path;
 use crate::model::{ExportFile, LeafClass};
 use std::io::{Read, Seek, SeekFrom};
+use std::ops::Range;
 use std::path::Path;
 
 /// A client's slice of one export and its proof.
@@ -19,14 +20,17 @@ pub struct Slice {
 }
 
 /// The slice of `export` (read from `path`, named after its source `source`) holding
-/// the data leaves `leaves` (indices, in any order) and the header leaf. Adjacent leaves
-/// are read in one piece.
+/// the data leaves `leaves` (indices, in any order) and the header leaf. Every block of
+/// the tree holding one of them is read whole (adjacent blocks in one piece) and its
+/// leaves re-hashed: that proves the bytes are those hashed at ingest, and gives the
+/// leaf hashes inside those blocks that the proof needs and the tree does not keep.
 pub fn slice(
     path: &Path,
     export: &ExportFile,
     source: &str,
     leaves: &[u64],
 ) -> std::io::Result<Slice> {
+    let tree = &export.tree;
     let header = export
         .leaf_classes
         .iter()
@@ -37,49 +41,68 @@ pub fn slice(
         .collect();
     wanted.sort_unstable();
     wanted.dedup();
-    let mut runs: Vec<std::ops::Range<u64>> = Vec::new();
+    // Runs of adjacent blocks holding a wanted leaf, as leaf ranges.
+    let mut runs: Vec<Range<usize>> = Vec::new();
     for leaf in &wanted {
-        let range = export.leaf_range(*leaf);
+        let block = tree.block_of(*leaf);
         match runs.last_mut() {
-            Some(last) if last.end == range.start => last.end = range.end,
-            _ => runs.push(range),
+            Some(last) if last.end >= block.start => last.end = last.end.max(block.end),
+            _ => runs.push(block),
         }
     }
+    let changed =
+        || std::io::Error::other("the file changed since it was read: it changed during the build");
     let mut file = std::fs::File::open(path)?;
-    let mut bytes = Vec::with_capacity(runs.iter().map(|r| (r.end - r.start) as usize).sum());
+    let mut bytes = Vec::new();
+    let mut known: Vec<(usize, Hash)> = Vec::new();
+    let mut run_bytes = Vec::new();
+    let mut next_wanted = wanted.iter().peekable();
     for run in runs {
-        file.seek(SeekFrom::Start(run.start))?;
-        let before = bytes.len();
-        (&mut file)
-            .take(run.end - run.start)
-            .read_to_end(&mut bytes)?;
-        if (bytes.len() - before) as u64 != run.end - run.start {
+        let start = export.leaf_range(run.start).start;
+        let end = export.leaf_range(run.end - 1).end;
+        file.seek(SeekFrom::Start(start))?;
+        run_bytes.clear();
+        (&mut file).take(end - start).read_to_end(&mut run_bytes)?;
+        if run_bytes.len() as u64 != end - start {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::UnexpectedEof,
                 "the file is shorter than when it was read: it changed during the build",
             ));
         }
-    }
-    // The bytes read now must be the leaves hashed at ingest, or the proof would not
-    // hold: a file changed in between, even keeping its length, stops here.
-    let mut at = 0usize;
-    for leaf in &wanted {
-        let range = export.leaf_range(*leaf);
-        let end = at + (range.end - range.start) as usize;
-        if export.tree.leaf(*leaf) != Some(&leaf_hash(&bytes[at..end])) {
-            return Err(std::io::Error::other(
-                "the file changed since it was read: it changed during the build",
-            ));
+        let first_known = known.len();
+        for leaf in run.clone() {
+            let range = export.leaf_range(leaf);
+            let piece = &run_bytes[(range.start - start) as usize..(range.end - start) as usize];
+            known.push((leaf, leaf_hash(piece)));
+            if next_wanted.next_if_eq(&&leaf).is_some() {
+                bytes.extend_from_slice(piece);
+            }
         }
-        at = end;
+        // The bytes read now must be the leaves hashed at ingest, or the proof would
+        // not hold: a file changed in between, even keeping its length, stops here.
+        for block in known[first_known..].chunks(BLOCK) {
+            let hashes: Vec<Hash> = block.iter().map(|(_, h)| *h).collect();
+            if !tree.holds_block(block[0].0, &hashes) {
+                return Err(changed());
+            }
+        }
     }
+    let leaf = |index: usize| {
+        let at = known.binary_search_by_key(&index, |(i, _)| *i).ok()?;
+        Some(known[at].1)
+    };
+    let subtrees = tree.multiproof(&wanted, leaf).ok_or_else(|| {
+        std::io::Error::other(
+            "a proof needs a leaf hash it was not given (a bug in tallyseal; please report it)",
+        )
+    })?;
     let proof = Proof {
         source: source.to_owned(),
         file: display_path(&export.path),
         size: export.size,
         sha256: hex(&export.sha256),
         leaves: export.leaf_count() as u64,
-        root: hex(&export.tree.root()),
+        root: hex(&tree.root()),
         included: wanted
             .iter()
             .map(|l| {
@@ -87,7 +110,73 @@ pub fn slice(
                 (*l as u64, range.end - range.start)
             })
             .collect(),
-        subtrees: Proof::from_subtrees(&export.tree.multiproof(&wanted)),
+        subtrees: Proof::from_subtrees(&subtrees),
     };
     Ok(Slice { bytes, proof })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::seal::leaves::split;
+    use crate::seal::merkle::{Tree, root_from_proof};
+
+    /// An export of `text` as ingest keeps it: leaf ends, classes (line 1 the header),
+    /// tree; nothing else.
+    fn export(text: &str) -> ExportFile {
+        let ranges = split(text.as_bytes(), 0);
+        let hashes = ranges
+            .iter()
+            .map(|r| leaf_hash(&text.as_bytes()[r.clone()]));
+        ExportFile {
+            path: "exports/x.csv".into(),
+            source: 0,
+            size: text.len() as u64,
+            sha256: [0; 32],
+            leaf_ends: ranges.iter().map(|r| r.end as u64).collect(),
+            leaf_classes: (0..ranges.len())
+                .map(|i| {
+                    if i == 0 {
+                        LeafClass::Header
+                    } else {
+                        LeafClass::Data
+                    }
+                })
+                .collect(),
+            tree: Tree::new(hashes.collect()),
+            total_lines: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_slice_holds_its_rows_and_proves_them_and_a_changed_file_stops_it() {
+        let text: String = std::iter::once("id,day\n".to_owned())
+            .chain((1..=10).map(|i| format!("{i},2026-10-{i:02}\n")))
+            .collect();
+        let export = export(&text);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.csv");
+        std::fs::write(&path, &text).unwrap();
+        // Leaves 2, 3 and 9 (rows 2, 3, 9): the blocks [0, 4) and [8, 11) are re-read.
+        let cut = slice(&path, &export, "src", &[9, 3, 2]).unwrap();
+        assert_eq!(
+            String::from_utf8(cut.bytes.clone()).unwrap(),
+            "id,day\n2,2026-10-02\n3,2026-10-03\n9,2026-10-09\n"
+        );
+        let included: Vec<(usize, Hash)> = split(&cut.bytes, 0)
+            .into_iter()
+            .zip([0, 2, 3, 9])
+            .map(|(range, leaf)| (leaf, leaf_hash(&cut.bytes[range])))
+            .collect();
+        let subtrees = cut.proof.subtrees().unwrap();
+        assert_eq!(
+            root_from_proof(11, &included, &subtrees),
+            Ok(export.tree.root())
+        );
+        // A row changed since ingest, even one outside the slice but in a block it
+        // reads, keeping the file's length: no slice.
+        std::fs::write(&path, text.replace("1,2026-10-01", "1,2026-10-31")).unwrap();
+        let error = slice(&path, &export, "src", &[9, 3, 2]).unwrap_err();
+        assert!(error.to_string().contains("changed"), "{error}");
+    }
 }
