@@ -7,10 +7,6 @@ use crate::invoice::LineBill;
 use crate::model::{PeriodData, PricingModel, Project, SourceKind};
 use rust_decimal::Decimal;
 
-fn text(value: Option<Decimal>) -> String {
-    value.map(|v| v.normalize().to_string()).unwrap_or_default()
-}
-
 /// Whether the line has a CSV of rows.
 pub fn has_rows(line: &LineBill) -> bool {
     line.model != PricingModel::Flat
@@ -65,6 +61,19 @@ fn delivery(
         let origin = &data.rows[*i].origin;
         (origin.export, origin.line)
     });
+    // One row after another through one buffer: millions of rows, no string each.
+    let files: Vec<String> = data
+        .exports
+        .iter()
+        .map(|e| crate::error::display_path(&e.path))
+        .collect();
+    let mut cell = String::new();
+    let mut field = |out: &mut Writer, value: std::fmt::Arguments| {
+        use std::fmt::Write;
+        cell.clear();
+        let _ = cell.write_fmt(value);
+        out.write_field(&cell)
+    };
     for (index, reason) in rows {
         let row = &data.rows[index];
         let source = &project.config.sources[row.source];
@@ -77,25 +86,53 @@ fn delivery(
         } else {
             "yes"
         };
-        out.write_record([
-            crate::error::display_path(&data.exports[row.origin.export].path),
-            row.origin.line.to_string(),
-            source.name.clone(),
-            source.kind.as_str().to_owned(),
-            row.date.to_string(),
-            row.source_campaign_id.to_string(),
-            row.grain.join(" / "),
-            text(row.metrics.impressions),
-            text(row.metrics.clicks),
-            text(row.metrics.conversions),
-            text(row.metrics.spend),
-            row.currency
-                .map(|c| c.code().to_owned())
-                .unwrap_or_default(),
-            billed.to_owned(),
-        ])?;
+        out.write_field(&files[row.origin.export])?;
+        field(out, format_args!("{}", row.origin.line))?;
+        out.write_field(&source.name)?;
+        out.write_field(source.kind.as_str())?;
+        field(out, format_args!("{}", row.date))?;
+        out.write_field(&*row.source_campaign_id)?;
+        field(out, format_args!("{}", Joined(&row.grain)))?;
+        for value in [
+            row.metrics.impressions,
+            row.metrics.clicks,
+            row.metrics.conversions,
+            row.metrics.spend,
+        ] {
+            field(out, format_args!("{}", Plain(value)))?;
+        }
+        out.write_field(row.currency.map(|c| c.code()).unwrap_or_default())?;
+        out.write_field(billed)?;
+        out.write_record(None::<&[u8]>)?;
     }
     Ok(())
+}
+
+/// Grain values as shown: joined by ` / `.
+struct Joined<'a>(&'a [std::sync::Arc<str>]);
+
+impl std::fmt::Display for Joined<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        for (i, value) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" / ")?;
+            }
+            f.write_str(value)?;
+        }
+        Ok(())
+    }
+}
+
+/// A metric in its machine form: normalised, blank when not reported.
+struct Plain(Option<Decimal>);
+
+impl std::fmt::Display for Plain {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        match self.0 {
+            Some(value) => write!(f, "{}", value.normalize()),
+            None => Ok(()),
+        }
+    }
 }
 
 fn timesheets(out: &mut Writer, data: &PeriodData, line: &LineBill) -> csv::Result<()> {
