@@ -113,13 +113,13 @@ pub fn row_at(data: &PeriodData, row: usize) -> String {
 pub fn rows_by_client<'p>(
     project: &'p Project,
     data: &PeriodData,
-) -> std::collections::HashMap<&'p str, Vec<usize>> {
-    let owners: std::collections::HashMap<&str, &str> = project
+) -> hashbrown::HashMap<&'p str, Vec<usize>> {
+    let owners: hashbrown::HashMap<&str, &str> = project
         .lines
         .iter()
         .filter_map(|l| Some((l.campaign.as_deref()?, l.client_id.as_str())))
         .collect();
-    let mut rows: std::collections::HashMap<&str, Vec<usize>> = std::collections::HashMap::new();
+    let mut rows: hashbrown::HashMap<&str, Vec<usize>> = hashbrown::HashMap::new();
     for (index, row) in data.rows.iter().enumerate() {
         let original = match row.class {
             RowClass::Duplicate { of } => of,

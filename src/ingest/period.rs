@@ -131,17 +131,27 @@ impl PeriodReader<'_> {
                 export_index: specs.len(),
             });
         }
-        // Each export with its own string pool and problems, merged in file order.
-        let read: Vec<_> = specs
-            .into_par_iter()
-            .map(|spec| {
+        // Each export with its own string pool and problems, on every core, the largest
+        // first so that no core is left with a large one at the end; merged in file order.
+        let size =
+            |spec: &ExportSpec| std::fs::metadata(spec.dir.join(&spec.path)).map_or(0, |m| m.len());
+        let mut by_size: Vec<(u64, ExportSpec)> =
+            specs.into_iter().map(|s| (size(&s), s)).collect();
+        by_size.sort_by_key(|(size, spec)| (std::cmp::Reverse(*size), spec.export_index));
+        // `par_bridge`: each core takes the next export as it comes free.
+        let mut read: Vec<_> = by_size
+            .into_iter()
+            .par_bridge()
+            .map(|(_, spec)| {
+                let index = spec.export_index;
                 let mut problems = Problems::default();
                 let export = export::read(spec, &mut StrPool::default(), &mut problems);
-                (export, problems)
+                (index, export, problems)
             })
             .collect();
+        read.sort_by_key(|(index, _, _)| *index);
         let (mut exports, mut rows) = (Vec::new(), Vec::new());
-        for (export, problems) in read {
+        for (_, export, problems) in read {
             reader.problems.absorb(problems);
             if let Some(export) = export {
                 exports.push(export.file);

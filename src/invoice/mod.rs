@@ -185,6 +185,16 @@ pub fn bill_period(
     let rows = CampaignRows::of(data);
     let fx = LockedRates::of(data);
     let out_of_flight = out_of_flight(project, data);
+    let mut out_of_flight_by_campaign: hashbrown::HashMap<&str, Vec<usize>> =
+        hashbrown::HashMap::new();
+    for &index in &out_of_flight {
+        if let RowClass::Mapped { campaign } = &data.rows[index].class {
+            out_of_flight_by_campaign
+                .entry(campaign)
+                .or_default()
+                .push(index);
+        }
+    }
     let mut invoices = Vec::new();
     for client in &project.clients {
         if let Some(mut invoice) = bill_client(project, data, client, &rows, &fx, history)? {
@@ -192,11 +202,10 @@ pub fn bill_period(
                 let campaign = project
                     .line(&line.line_id)
                     .and_then(|l| l.campaign.as_deref());
-                line.out_of_flight = out_of_flight
-                    .iter()
-                    .copied()
-                    .filter(|i| matches!(&data.rows[*i].class, RowClass::Mapped { campaign: c } if Some(&**c) == campaign))
-                    .collect();
+                line.out_of_flight = campaign
+                    .and_then(|c| out_of_flight_by_campaign.get(c))
+                    .cloned()
+                    .unwrap_or_default();
             }
             invoices.push(invoice);
         }
@@ -210,7 +219,7 @@ pub fn bill_period(
 
 /// The mapped rows of a period outside the flight of every line of their campaign.
 fn out_of_flight(project: &Project, data: &PeriodData) -> Vec<usize> {
-    let mut flights: HashMap<&str, Vec<Terms>> = HashMap::new();
+    let mut flights: hashbrown::HashMap<&str, Vec<Terms>> = hashbrown::HashMap::new();
     for line in &project.lines {
         if let Some(campaign) = &line.campaign {
             flights.entry(campaign).or_default().push(Terms::of(

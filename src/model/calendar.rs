@@ -48,7 +48,8 @@ impl Period {
     }
 
     pub fn contains(&self, date: NaiveDate) -> bool {
-        self.first <= date && date <= self.last()
+        // Asked of every delivery row: the month's own fields, no calendar arithmetic.
+        date.year() == self.first.year() && date.month() == self.first.month()
     }
 
     pub fn next(&self) -> Period {

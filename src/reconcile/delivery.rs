@@ -4,8 +4,9 @@ use crate::model::{
     DeliveryRow, Exact, Metric, Overflow, PeriodData, RowClass, SourceConfig, SourceKind,
 };
 use chrono::NaiveDate;
+use hashbrown::HashMap;
 use rust_decimal::Decimal;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// The mapped, non-duplicate rows of each campaign in a period, as indices into the
 /// period's rows, in file order.
