@@ -196,7 +196,7 @@ impl<'a> LeafParser<'a> {
     fn leaf(&mut self, leaf: &[u8], start: u64, pool: &mut StrPool, problems: &mut Problems) {
         let index = self.file.leaf_ends.len() as u64;
         let line = self.lines_before + 1;
-        self.lines_before += leaf.iter().filter(|&&b| b == b'\n').count() as u64;
+        self.lines_before += memchr::memchr_iter(b'\n', leaf).count() as u64;
         self.file.leaf_ends.push(start + leaf.len() as u64);
         self.tree.push(leaf_hash(leaf));
         let class = if index < self.spec.source.skip_rows {

@@ -39,7 +39,8 @@ impl Period {
     }
 
     pub fn last(&self) -> NaiveDate {
-        self.next().first - chrono::Days::new(1)
+        let days = u32::from(self.first.num_days_in_month());
+        self.first.with_day(days).unwrap_or(self.first)
     }
 
     /// Number of days in the month: `days(P)` of the rules.
@@ -102,6 +103,7 @@ mod tests {
         let d = |s: &str| s.parse::<NaiveDate>().unwrap();
         assert!(p.contains(d("2026-10-01")) && p.contains(d("2026-10-31")));
         assert!(!p.contains(d("2026-09-30")) && !p.contains(d("2026-11-01")));
+        assert!(!p.contains(d("2025-10-15")) && !p.contains(d("2027-10-15")));
         assert_eq!(Period::of(d("2026-10-17")), p);
     }
 }

@@ -30,6 +30,15 @@ enum State {
     QuoteInQuoted,
 }
 
+/// The state after a byte that is neither a quote nor a line feed, outside quotes.
+fn after_plain(byte: u8) -> State {
+    if byte == b',' {
+        State::FieldStart
+    } else {
+        State::Unquoted
+    }
+}
+
 /// Finds the ends of leaves in a file fed to it in order.
 #[derive(Debug, Clone)]
 pub struct LeafSplitter {
@@ -57,7 +66,25 @@ impl LeafSplitter {
             let at = bytes.iter().position(|&b| b == b'\n')?;
             return Some(self.end_leaf(at));
         }
-        for (at, &byte) in bytes.iter().enumerate() {
+        let mut from = 0;
+        if matches!(self.state, State::FieldStart | State::Unquoted) {
+            // Outside quotes, only a line feed or a quote matters: find the first (a
+            // leaf without quotes, nearly every one, ends at its line feed).
+            let Some(at) = memchr::memchr2(b'\n', b'"', bytes) else {
+                if let Some(&last) = bytes.last() {
+                    self.state = after_plain(last);
+                }
+                return None;
+            };
+            if bytes[at] == b'\n' {
+                return Some(self.end_leaf(at));
+            }
+            if at > 0 {
+                self.state = after_plain(bytes[at - 1]);
+            }
+            from = at;
+        }
+        for (at, &byte) in bytes.iter().enumerate().skip(from) {
             self.state = match (self.state, byte) {
                 (State::Quoted, b'"') => State::QuoteInQuoted,
                 (State::Quoted, _) => State::Quoted,
@@ -220,6 +247,55 @@ mod tests {
     #[test]
     fn unterminated_quote_runs_to_the_end() {
         assert_eq!(pieces("h\n\"open,1\n2\n", 0), ["h\n", "\"open,1\n2\n"]);
+    }
+
+    /// The byte-by-byte state machine alone: what the fast path must agree with.
+    fn reference(bytes: &[u8]) -> Vec<Range<usize>> {
+        let (mut leaves, mut start, mut state) = (Vec::new(), 0, State::FieldStart);
+        for (at, &byte) in bytes.iter().enumerate() {
+            state = match (state, byte) {
+                (State::Quoted, b'"') => State::QuoteInQuoted,
+                (State::Quoted, _) => State::Quoted,
+                (State::QuoteInQuoted, b'"') => State::Quoted,
+                (_, b'\n') => {
+                    leaves.push(start..at + 1);
+                    start = at + 1;
+                    State::FieldStart
+                }
+                (_, b',') => State::FieldStart,
+                (State::FieldStart, b'"') => State::Quoted,
+                _ => State::Unquoted,
+            };
+        }
+        if start < bytes.len() {
+            leaves.push(start..bytes.len());
+        }
+        leaves
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_fast_path_agrees_with_the_state_machine(
+            bytes in proptest::collection::vec(proptest::sample::select(b"a,\"\n\r".to_vec()), 0..60),
+            chunk in 1usize..9,
+        ) {
+            let mut splitter = LeafSplitter::new(0);
+            let mut leaves = Vec::new();
+            let (mut start, mut scanned) = (0, 0);
+            for piece in bytes.chunks(chunk) {
+                let end = scanned + piece.len();
+                while let Some(len) = splitter.next_end(&bytes[scanned..end]) {
+                    scanned += len;
+                    leaves.push(start..scanned);
+                    start = scanned;
+                }
+                scanned = end;
+            }
+            if start < bytes.len() {
+                leaves.push(start..bytes.len());
+            }
+            proptest::prop_assert_eq!(leaves, reference(&bytes));
+        }
     }
 
     #[test]
