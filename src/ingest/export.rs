@@ -7,7 +7,7 @@ use super::cell::parse_decimal;
 use crate::error::{ErrorKind, Location, Problems};
 use crate::model::{
     Currency, DeliveryRow, ExportFile, Grain, LeafClass, Metrics, Period, RowClass, RowOrigin,
-    SourceConfig,
+    Rows, SourceConfig,
 };
 use crate::seal::leaves::LeafSplitter;
 use crate::seal::merkle::{Tree, TreeBuilder, leaf_hash};
@@ -52,7 +52,7 @@ impl StrPool {
 /// What an export yields: the hashed, split file and its delivery rows.
 pub struct Export {
     pub file: ExportFile,
-    pub rows: Vec<DeliveryRow>,
+    pub rows: Rows,
 }
 
 /// Where one export is and what it is read as.
@@ -154,7 +154,7 @@ struct Layout {
 struct LeafParser<'a> {
     spec: &'a ExportSpec<'a>,
     file: ExportFile,
-    rows: Vec<DeliveryRow>,
+    rows: Rows,
     /// `None` until the header is read, and for good if it is unusable.
     layout: Option<Layout>,
     /// The Merkle tree of the leaves so far.
@@ -182,7 +182,7 @@ impl<'a> LeafParser<'a> {
                 total_lines: Vec::new(),
             },
             tree: TreeBuilder::default(),
-            rows: Vec::new(),
+            rows: Rows::new(),
             layout: None,
             lines_before: 0,
             csv: csv_core::ReaderBuilder::new()

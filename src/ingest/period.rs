@@ -6,8 +6,8 @@ use super::table::{self, Columns, Row};
 use crate::error::{ErrorKind, Location, Problems, display_path};
 use crate::model::{
     Adjustment, AdjustmentKind, Approval, CauseCode, ChangeOrder, Client, ClientScope, Config,
-    Currency, DeliveryRow, Evidence, Explanation, ExportFile, FxRate, Line, ManualStatus,
-    ManualStep, Milestone, Payment, Period, PeriodData, PricingModel, TimesheetEntry,
+    Currency, Evidence, Explanation, ExportFile, FxRate, Line, ManualStatus, ManualStep, Milestone,
+    Payment, Period, PeriodData, PricingModel, Rows, TimesheetEntry,
 };
 use chrono::NaiveDate;
 use std::collections::HashMap;
@@ -85,7 +85,7 @@ struct PeriodReader<'a> {
 impl PeriodReader<'_> {
     /// Every file under `exports/`, each matched to exactly one `[[source]]`, read on
     /// every core at once (each in one streaming pass), kept in file order.
-    fn exports(&mut self) -> (Vec<ExportFile>, Vec<DeliveryRow>) {
+    fn exports(&mut self) -> (Vec<ExportFile>, Rows) {
         use rayon::prelude::*;
         let reader = self;
         let sources = &reader.master.config.sources;
@@ -150,12 +150,12 @@ impl PeriodReader<'_> {
             })
             .collect();
         read.sort_by_key(|(index, _, _)| *index);
-        let (mut exports, mut rows) = (Vec::new(), Vec::new());
+        let (mut exports, mut rows) = (Vec::new(), Rows::new());
         for (_, export, problems) in read {
             reader.problems.absorb(problems);
             if let Some(export) = export {
                 exports.push(export.file);
-                rows.extend(export.rows);
+                rows.append(export.rows);
             }
         }
         (exports, rows)

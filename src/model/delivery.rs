@@ -103,6 +103,96 @@ pub struct DeliveryRow {
     pub class: RowClass,
 }
 
+/// The delivery rows of a period (or of one export while it is read), indexed in file
+/// order. Stored in chunks of [`Rows::CHUNK`] rows, so that neither growing nor
+/// appending ever copies them all at once: tens of millions of rows would need their
+/// size twice over for a moment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rows {
+    chunks: Vec<Vec<DeliveryRow>>,
+    len: usize,
+}
+
+impl Rows {
+    pub const CHUNK: usize = 1 << 16;
+
+    pub fn new() -> Rows {
+        Rows::default()
+    }
+
+    pub fn push(&mut self, row: DeliveryRow) {
+        match self.chunks.last_mut() {
+            Some(chunk) if chunk.len() < Rows::CHUNK => chunk.push(row),
+            _ => {
+                let mut chunk = Vec::with_capacity(Rows::CHUNK);
+                chunk.push(row);
+                self.chunks.push(chunk);
+            }
+        }
+        self.len += 1;
+    }
+
+    /// Moves every row of `other` to the end, freeing its chunks as they empty.
+    pub fn append(&mut self, other: Rows) {
+        for chunk in other.chunks {
+            for row in chunk {
+                self.push(row);
+            }
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn get(&self, index: usize) -> Option<&DeliveryRow> {
+        self.chunks
+            .get(index / Rows::CHUNK)?
+            .get(index % Rows::CHUNK)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &DeliveryRow> {
+        self.chunks.iter().flatten()
+    }
+}
+
+impl std::ops::Index<usize> for Rows {
+    type Output = DeliveryRow;
+
+    fn index(&self, index: usize) -> &DeliveryRow {
+        &self.chunks[index / Rows::CHUNK][index % Rows::CHUNK]
+    }
+}
+
+impl std::ops::IndexMut<usize> for Rows {
+    fn index_mut(&mut self, index: usize) -> &mut DeliveryRow {
+        &mut self.chunks[index / Rows::CHUNK][index % Rows::CHUNK]
+    }
+}
+
+impl<'a> IntoIterator for &'a Rows {
+    type Item = &'a DeliveryRow;
+    type IntoIter = std::iter::Flatten<std::slice::Iter<'a, Vec<DeliveryRow>>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.chunks.iter().flatten()
+    }
+}
+
+impl FromIterator<DeliveryRow> for Rows {
+    fn from_iter<I: IntoIterator<Item = DeliveryRow>>(rows: I) -> Rows {
+        let mut all = Rows::new();
+        for row in rows {
+            all.push(row);
+        }
+        all
+    }
+}
+
 /// The role of one leaf (one line or CSV record) of an export file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum LeafClass {
@@ -153,5 +243,49 @@ impl ExportFile {
 
     pub fn count(&self, class: LeafClass) -> usize {
         self.leaf_classes.iter().filter(|c| **c == class).count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(line: u64) -> DeliveryRow {
+        DeliveryRow {
+            source: 0,
+            source_campaign_id: "c".into(),
+            date: NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(),
+            grain: Arc::from([]),
+            metrics: Metrics::default(),
+            currency: None,
+            origin: RowOrigin {
+                export: 0,
+                line,
+                leaf: line,
+            },
+            class: RowClass::Unmapped,
+        }
+    }
+
+    #[test]
+    fn rows_keep_file_order_across_chunks_and_appends() {
+        // One chunk and a bit, then a second export of a few rows.
+        let first: Rows = (0..Rows::CHUNK as u64 + 3).map(row).collect();
+        let mut all = first.clone();
+        all.append((0..5).map(|l| row(1_000_000 + l)).collect());
+        assert_eq!(all.len(), Rows::CHUNK + 8);
+        assert_eq!(all[Rows::CHUNK + 2].origin.line, Rows::CHUNK as u64 + 2);
+        assert_eq!(all[Rows::CHUNK + 3].origin.line, 1_000_000);
+        assert_eq!(all.get(Rows::CHUNK + 8), None);
+        let lines: Vec<u64> = all.iter().map(|r| r.origin.line).collect();
+        let expected: Vec<u64> = (0..Rows::CHUNK as u64 + 3)
+            .chain(1_000_000..1_000_005)
+            .collect();
+        assert_eq!(lines, expected);
+        all[5].class = RowClass::Duplicate { of: 1 };
+        assert_eq!(
+            (&all).into_iter().nth(5).unwrap().class,
+            RowClass::Duplicate { of: 1 }
+        );
     }
 }

@@ -1,8 +1,8 @@
 //! A whole loaded project: settings, master data, and every period's records.
 
 use super::{
-    Adjustment, ChangeOrder, Client, Config, DeliveryRow, Explanation, ExportFile, FxRate, Line,
-    ManualStep, Milestone, Payment, Period, TimesheetEntry,
+    Adjustment, ChangeOrder, Client, Config, Explanation, ExportFile, FxRate, Line, ManualStep,
+    Milestone, Payment, Period, Rows, TimesheetEntry,
 };
 use crate::error::Location;
 use std::collections::{BTreeMap, HashMap};
@@ -110,7 +110,7 @@ pub struct PeriodData {
     pub sealed: bool,
     pub exports: Vec<ExportFile>,
     /// Every data row of every export, in (export, file) order.
-    pub rows: Vec<DeliveryRow>,
+    pub rows: Rows,
     pub fx: Vec<FxRate>,
     pub change_orders: Vec<ChangeOrder>,
     pub milestones: Vec<Milestone>,
@@ -131,7 +131,7 @@ impl PeriodData {
             period,
             sealed: false,
             exports: Vec::new(),
-            rows: Vec::new(),
+            rows: Rows::new(),
             fx: Vec::new(),
             change_orders: Vec::new(),
             milestones: Vec::new(),
