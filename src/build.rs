@@ -887,8 +887,9 @@ fn publish(out: &Path, files: SiteFiles) -> Result<(), BuildError> {
         })
         .collect();
     let reused = reusable(out, &linked);
+    let moved_whole: BTreeSet<&PathBuf> = reused.iter().collect();
     for (path, source) in &linked {
-        if reused.iter().any(|bundle| path.starts_with(bundle)) {
+        if bundle_folder(path).is_some_and(|bundle| moved_whole.contains(&bundle)) {
             continue;
         }
         let target = staging.dir().join(path);
@@ -920,20 +921,25 @@ fn publish(out: &Path, files: SiteFiles) -> Result<(), BuildError> {
     swapped
 }
 
+/// The bundle folder holding the site path `path` (`clients/<id>/<period>` or
+/// `agency/<period>`), if it lies in one.
+fn bundle_folder(path: &Path) -> Option<PathBuf> {
+    let parts: Vec<_> = path.components().collect();
+    let depth = if parts.first().is_some_and(|c| c.as_os_str() == "agency") {
+        2
+    } else {
+        3
+    };
+    (parts.len() > depth).then(|| parts[..depth].iter().collect())
+}
+
 /// The bundle folders of the previous site at `out` that hold exactly the linked files
 /// meant for them, as the same inodes: moved into the new site whole.
 fn reusable(out: &Path, linked: &BTreeMap<&Path, &Path>) -> Vec<PathBuf> {
     use std::os::unix::fs::MetadataExt;
     let mut bundles: BTreeMap<PathBuf, Vec<(&Path, &Path)>> = BTreeMap::new();
     for (&path, &source) in linked {
-        let parts: Vec<_> = path.components().collect();
-        let depth = if parts.first().is_some_and(|c| c.as_os_str() == "agency") {
-            2
-        } else {
-            3
-        };
-        if parts.len() > depth {
-            let bundle: PathBuf = parts[..depth].iter().collect();
+        if let Some(bundle) = bundle_folder(path) {
             bundles.entry(bundle).or_default().push((path, source));
         }
     }

@@ -11,7 +11,6 @@
 use crate::seal::keys::hex;
 use crate::seal::manifest::{hash_file, parse_hash};
 use crate::seal::merkle::Hash;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -34,7 +33,9 @@ struct Entry {
 pub struct Cache {
     /// The project; `None` for a cache that is never read nor written.
     dir: Option<PathBuf>,
-    entries: BTreeMap<PathBuf, Entry>,
+    /// By path relative to the project (a hash map: tens of thousands of lookups a
+    /// build; written back sorted).
+    entries: hashbrown::HashMap<PathBuf, Entry>,
     changed: bool,
 }
 
@@ -108,9 +109,10 @@ impl Cache {
         if !self.changed {
             return;
         }
-        let text: String = self
-            .entries
-            .iter()
+        let mut sorted: Vec<_> = self.entries.iter().collect();
+        sorted.sort_by(|a, b| a.0.cmp(b.0));
+        let text: String = sorted
+            .into_iter()
             .filter_map(|(path, e)| {
                 let path = path.to_str()?;
                 (!path.contains('\n')).then(|| {

@@ -280,9 +280,9 @@ pub fn stored(dir: &Path, period: Period, cache: &mut Cache) -> Result<Stored, S
         let listed = listed(&stored.files, &bundle);
         let key = |name: &str| dir_key(dir, &root.join(&bundle).join(name));
         let path = |name: &str| root.join(&bundle).join(name);
-        let present: Vec<&Path> = (stored.linked.keys())
-            .filter(|p| p.starts_with(&bundle))
-            .map(PathBuf::as_path)
+        let present: Vec<&Path> = (stored.linked.range(bundle.clone()..))
+            .map(|(p, _)| p.as_path())
+            .take_while(|p| p.starts_with(&bundle))
             .collect();
         let unchanged = listed.as_ref().is_some_and(|listed| {
             present.len() == listed.len()
