@@ -16,7 +16,7 @@ use crate::ingest::Loaded;
 use crate::invoice::{self, BillingError, PeriodBooks};
 use crate::issued;
 use crate::model::Period;
-use crate::model::{LeafClass, amount_text};
+use crate::model::{LeafClass, PeriodData, amount_text};
 use crate::render::{self, TemplateError, Templates};
 use crate::seal::bundle;
 use crate::seal::keys::{KeyError, Signer};
@@ -283,23 +283,34 @@ pub struct Computed {
 /// reads back what they issued, and computes the open periods after them.
 pub fn compute(project: &Project, key_id: Option<&str>) -> Result<Computed, BuildError> {
     let mut open = None;
-    let mut stores = Vec::new();
-    let mut cache = sealed::Cache::open(&project.dir);
-    let (mut books, mut statements, mut reviews) = (Vec::new(), Vec::new(), Vec::new());
+    let mut sealed = Vec::new();
     for data in &project.periods {
         if !data.sealed {
             open.get_or_insert(data.period);
-            continue;
-        }
-        if let Some(open) = open {
+        } else if let Some(open) = open {
             return Err(BuildError::SealedAfterOpen {
                 sealed: data.period,
                 open,
             });
+        } else {
+            sealed.push(data);
         }
-        sealed::check_inputs(&project.dir, data.period, &mut cache)?;
-        let stored = sealed::stored(&project.dir, data.period, &mut cache)?;
+    }
+    // Each sealed period checked and read back on every core at once (they do not
+    // depend on each other), gathered in period order.
+    let cache = sealed::Cache::open(&project.dir);
+    let read_back = |data: &&PeriodData| -> Result<_, BuildError> {
+        sealed::check_inputs(&project.dir, data.period, &cache)?;
+        let stored = sealed::stored(&project.dir, data.period, &cache)?;
         let issued = issued::read(project, data, &stored.files)?;
+        Ok((issued, stored))
+    };
+    use rayon::prelude::*;
+    let read: Vec<_> = sealed.par_iter().map(read_back).collect();
+    let (mut books, mut statements, mut reviews, mut stores) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for period in read {
+        let (issued, stored) = period?;
         books.push(issued.books);
         statements.push(issued.statements);
         reviews.push(issued.review);
@@ -380,7 +391,7 @@ pub fn seal_period(dir: &Path, period: Period) -> Result<(Vec<Warning>, SealOutc
         return Err(BuildError::NoPeriod(period));
     }
     if sealed::is_sealed(dir, period) {
-        sealed::check_inputs(dir, period, &mut sealed::Cache::open(dir))?;
+        sealed::check_inputs(dir, period, &sealed::Cache::open(dir))?;
         return Ok((Vec::new(), SealOutcome::AlreadySealed));
     }
     if folder.join(sealed::STORE).exists() {
@@ -434,8 +445,8 @@ pub fn check_sealed(
             continue;
         }
         // Deep: every file hashed again, whatever the cache says.
-        sealed::check_inputs(&project.dir, data.period, &mut sealed::Cache::none())?;
-        let stored = sealed::stored(&project.dir, data.period, &mut sealed::Cache::none())?;
+        sealed::check_inputs(&project.dir, data.period, &sealed::Cache::none())?;
+        let stored = sealed::stored(&project.dir, data.period, &sealed::Cache::none())?;
         for account in &statements[index] {
             let bundle = Path::new("clients")
                 .join(&account.client_id)
@@ -949,8 +960,10 @@ fn reusable(out: &Path, linked: &BTreeMap<&Path, &Path>) -> Vec<PathBuf> {
             .filter(|m| m.is_file())
             .map(|m| (m.dev(), m.ino()))
     };
+    // Tens of thousands of files to stat: every core at once, gathered in path order.
+    use rayon::prelude::*;
     bundles
-        .into_iter()
+        .into_par_iter()
         .filter(|(bundle, wanted)| {
             let folder = out.join(bundle);
             let present = walkdir::WalkDir::new(&folder)

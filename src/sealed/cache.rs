@@ -36,7 +36,9 @@ pub struct Cache {
     /// By path relative to the project (a hash map: tens of thousands of lookups a
     /// build; written back sorted).
     entries: hashbrown::HashMap<PathBuf, Entry>,
-    changed: bool,
+    /// Entries recorded by this run, merged in when it is saved; behind a lock, so that
+    /// sealed periods are checked on every core at once.
+    recorded: std::sync::Mutex<Vec<(PathBuf, Entry)>>,
 }
 
 impl Cache {
@@ -47,7 +49,7 @@ impl Cache {
         Cache {
             dir: Some(dir.to_owned()),
             entries,
-            changed: false,
+            recorded: Default::default(),
         }
     }
 
@@ -58,7 +60,7 @@ impl Cache {
 
     /// The size and SHA-256 of the file at `path` (`key`: relative to the project), from
     /// the cache when its size and modification time match, else hashed and recorded.
-    pub fn hash(&mut self, path: &Path, key: &Path) -> std::io::Result<(u64, Hash)> {
+    pub fn hash(&self, path: &Path, key: &Path) -> std::io::Result<(u64, Hash)> {
         if let Some(entry) = self.unchanged(path, key) {
             return Ok((entry.size, entry.sha256));
         }
@@ -74,7 +76,7 @@ impl Cache {
     }
 
     /// Records the file at `path` as holding bytes of hash `sha256`, checked now.
-    pub fn record_now(&mut self, path: &Path, key: &Path, sha256: Hash) {
+    pub fn record_now(&self, path: &Path, key: &Path, sha256: Hash) {
         self.record(path, key, sha256, now());
     }
 
@@ -86,7 +88,7 @@ impl Cache {
             .then_some(*entry)
     }
 
-    fn record(&mut self, path: &Path, key: &Path, sha256: Hash, checked: i128) {
+    fn record(&self, path: &Path, key: &Path, sha256: Hash, checked: i128) {
         if self.dir.is_none() {
             return;
         }
@@ -97,18 +99,22 @@ impl Cache {
                 checked,
                 sha256,
             };
-            if self.entries.insert(key.to_owned(), entry) != Some(entry) {
-                self.changed = true;
+            if self.entries.get(key) != Some(&entry)
+                && let Ok(mut recorded) = self.recorded.lock()
+            {
+                recorded.push((key.to_owned(), entry));
             }
         }
     }
 
     /// Writes the cache back if anything was recorded; best effort.
-    pub fn save(&self) {
-        let Some(dir) = &self.dir else { return };
-        if !self.changed {
+    pub fn save(mut self) {
+        let Some(dir) = self.dir.take() else { return };
+        let recorded = self.recorded.into_inner().unwrap_or_default();
+        if recorded.is_empty() {
             return;
         }
+        self.entries.extend(recorded);
         let mut sorted: Vec<_> = self.entries.iter().collect();
         sorted.sort_by(|a, b| a.0.cmp(b.0));
         let text: String = sorted
@@ -191,14 +197,14 @@ mod tests {
         };
         set_mtime(old);
         let key = Path::new("a.csv");
-        let mut cache = Cache::open(temp.path());
+        let cache = Cache::open(temp.path());
         let first = cache.hash(&file, key).unwrap();
         cache.save();
 
         // Same size and mtime, other bytes: the cache answers (that is its contract).
         std::fs::write(&file, "two\n").unwrap();
         set_mtime(old);
-        let mut cache = Cache::open(temp.path());
+        let cache = Cache::open(temp.path());
         assert!(cache.is_unchanged(&file, key));
         assert_eq!(cache.hash(&file, key).unwrap(), first);
 
@@ -209,7 +215,7 @@ mod tests {
 
         // A file written in the instant it is checked is never trusted.
         std::fs::write(&file, "three\n").unwrap();
-        let mut cache = Cache::open(temp.path());
+        let cache = Cache::open(temp.path());
         cache.hash(&file, key).unwrap();
         assert!(!cache.is_unchanged(&file, key));
 

@@ -91,7 +91,7 @@ pub struct Locked {
 
 /// Every file of the period folder outside the store and the lock, hashed (unless
 /// `cache` knows it unchanged), sorted.
-pub fn inputs(dir: &Path, period: Period, cache: &mut Cache) -> Result<Vec<Locked>, SealError> {
+pub fn inputs(dir: &Path, period: Period, cache: &Cache) -> Result<Vec<Locked>, SealError> {
     let root = folder(dir, period);
     let mut files = Vec::new();
     let walk = walkdir::WalkDir::new(&root).into_iter().filter_entry(|e| {
@@ -149,7 +149,7 @@ fn parse_lock(text: &str, lock: &str) -> Result<Vec<Locked>, SealError> {
 
 /// Requires the period's inputs to be exactly those of its `seal.lock`; names the first
 /// file changed, added or removed.
-pub fn check_inputs(dir: &Path, period: Period, cache: &mut Cache) -> Result<(), SealError> {
+pub fn check_inputs(dir: &Path, period: Period, cache: &Cache) -> Result<(), SealError> {
     let lock_path = folder(dir, period).join(LOCK);
     let lock = display_path(lock_path.strip_prefix(dir).unwrap_or(&lock_path));
     let text = std::fs::read_to_string(&lock_path).map_err(io(&lock_path))?;
@@ -228,7 +228,7 @@ fn bundle_of(path: &Path, period: Period) -> Option<PathBuf> {
 /// keys that signed them, each bundle holding its `SHA256SUMS` and verifying (checks
 /// 1–4 of seal.md, against the keys stored beside them), the agency's among them. A
 /// bundle `cache` knows verified and unchanged since is not verified again.
-pub fn stored(dir: &Path, period: Period, cache: &mut Cache) -> Result<Stored, SealError> {
+pub fn stored(dir: &Path, period: Period, cache: &Cache) -> Result<Stored, SealError> {
     let root = folder(dir, period).join(STORE);
     let mut stored = Stored::default();
     let mut trusted = Vec::new();
@@ -367,7 +367,7 @@ pub fn store(
     let key_path = place(&Path::new(KEYS).join(format!("{key_id}.pub.pem")))?;
     std::fs::write(&key_path, public_pem).map_err(io(&key_path))?;
     std::fs::rename(&staging, &root).map_err(io(&root))?;
-    let lock = write_lock(&inputs(dir, period, &mut Cache::none())?);
+    let lock = write_lock(&inputs(dir, period, &Cache::none())?);
     let lock_path = folder(dir, period).join(LOCK);
     let partial = folder(dir, period).join(format!("{LOCK}.partial"));
     std::fs::write(&partial, lock).map_err(io(&partial))?;
