@@ -24,7 +24,7 @@ use crate::seal::merkle::Hash;
 use crate::seal::statement::{self, BundleStatement, PeriodSources, SourceCount};
 use crate::seal::{keys::hex, slice};
 use crate::sealed::{self, SealError};
-use crate::site::{Entry, SiteFiles, Staging, WriteError};
+use crate::site::{self, Entry, SiteFiles, Staging, WriteError};
 use crate::variance::{self, PeriodVariances};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -904,11 +904,9 @@ fn publish(out: &Path, files: SiteFiles) -> Result<(), BuildError> {
             continue;
         }
         let target = staging.dir().join(path);
-        if let Some(folder) = target.parent() {
-            std::fs::create_dir_all(folder).map_err(io(folder))?;
-        }
-        if std::fs::hard_link(source, &target).is_err() {
-            std::fs::copy(source, &target).map_err(io(&target))?;
+        let linked = site::in_folder(&target, || std::fs::hard_link(source, &target));
+        if linked.is_err() {
+            site::in_folder(&target, || std::fs::copy(source, &target))?;
         }
     }
     let mut moved = Vec::new();

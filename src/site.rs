@@ -51,30 +51,42 @@ impl Staging {
 
     /// Writes `bytes` as the site's file `path`; returns their SHA-256.
     pub fn write(&self, path: &Path, bytes: &[u8]) -> Result<Hash, WriteError> {
-        let target = self.target(path)?;
-        std::fs::write(&target, bytes).map_err(at(&target))?;
+        let target = self.dir.join(path);
+        let mut file = create(&target)?;
+        file.write_all(bytes).map_err(at(&target))?;
         Ok(Sha256::digest(bytes).into())
     }
 
     /// Copies the file `source` as the site's file `path`, hashing it on the way.
     pub fn copy(&self, path: &Path, source: &Path) -> Result<Hash, WriteError> {
-        let target = self.target(path)?;
+        let target = self.dir.join(path);
         let mut from = std::fs::File::open(source).map_err(at(source))?;
         let mut to = HashingWriter {
-            file: std::fs::File::create(&target).map_err(at(&target))?,
+            file: create(&target)?,
             hasher: Sha256::new(),
         };
         std::io::copy(&mut from, &mut to).map_err(at(source))?;
         Ok(to.hasher.finalize().into())
     }
+}
 
-    /// Where the site's file `path` goes, its folder created.
-    fn target(&self, path: &Path) -> Result<PathBuf, WriteError> {
-        let target = self.dir.join(path);
-        if let Some(folder) = target.parent() {
-            std::fs::create_dir_all(folder).map_err(at(folder))?;
+/// Creates the file `target`, and its folder first if it is missing (tried only then:
+/// a site has tens of thousands of files in a few thousand folders).
+fn create(target: &Path) -> Result<std::fs::File, WriteError> {
+    in_folder(target, || std::fs::File::create(target))
+}
+
+/// Runs `make`, which makes the file `target`; if its folder is missing, creates the
+/// folder and runs `make` again.
+pub fn in_folder<T>(target: &Path, make: impl Fn() -> std::io::Result<T>) -> Result<T, WriteError> {
+    match make() {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(folder) = target.parent() {
+                std::fs::create_dir_all(folder).map_err(at(folder))?;
+            }
+            make().map_err(at(target))
         }
-        Ok(target)
+        made => made.map_err(at(target)),
     }
 }
 
