@@ -22,6 +22,8 @@ cp -r "$work/twelve" "$work/alone"
 for p in $(echo "$periods" | head -11); do rm -rf "$work/alone/periods/$p"; done
 rm -rf "$work/alone/.tallyseal"
 "$bin" build "$work/twelve" --out "$work/site" --quiet >/dev/null   # fills the cache
+# Flush what generating and sealing wrote, so its write-back does not land in the runs.
+sync
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 time_build() {
   for _ in $(seq "$runs"); do
@@ -30,6 +32,7 @@ time_build() {
   done | median
 }
 twelve=$(time_build "$work/twelve")
+sync
 alone=$(time_build "$work/alone")
 echo "periods: 11 sealed + 1 open ($last); rows per period: 100,000; median of $runs"
 echo "11 sealed + 1 open: ${twelve} s"
