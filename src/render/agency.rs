@@ -229,17 +229,12 @@ struct VarianceItem {
     explained: bool,
 }
 
+/// A row of the conservation table: the counts as `exceptions.json` writes them, and
+/// whether they balance.
 #[derive(Serialize)]
 struct ConservationRow {
-    file: String,
-    source: String,
-    rows_read: usize,
-    billed: usize,
-    out_of_flight: usize,
-    unmapped: usize,
-    duplicates: usize,
-    totals: usize,
-    blank: usize,
+    #[serde(flatten)]
+    counts: super::json::ConservationJson,
     balanced: bool,
 }
 
@@ -340,15 +335,7 @@ fn period_page(site: &Site, index: usize) -> PeriodPage {
             .conservation
             .iter()
             .map(|c| ConservationRow {
-                file: crate::error::display_path(&c.file),
-                source: c.source.clone(),
-                rows_read: c.rows_read,
-                billed: c.billed,
-                out_of_flight: c.out_of_flight,
-                unmapped: c.unmapped,
-                duplicates: c.duplicate,
-                totals: c.total,
-                blank: c.blank,
+                counts: c.into(),
                 balanced: c.balanced(),
             })
             .collect(),
