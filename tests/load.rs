@@ -102,7 +102,7 @@ fn export_hash_is_sha256_of_the_file() {
 
 #[test]
 fn the_tree_built_while_parsing_is_the_tree_of_the_file_read_alone() {
-    let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data");
+    let sample = common::sample_data();
     let project = tallyseal::ingest::load(&sample, None, tallyseal::ingest::Exports::All)
         .unwrap()
         .project;

@@ -27,10 +27,6 @@ fn build_ok(project: &Path, out: &Path) {
     );
 }
 
-fn sample() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data")
-}
-
 /// Every file under `root`, relative path → bytes.
 fn files(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     walkdir::WalkDir::new(root)
@@ -157,8 +153,8 @@ fn identities(project: &Path, site: &Path) -> BTreeMap<String, BTreeSet<Vec<u8>>
 fn no_portal_holds_a_byte_of_another_clients_data() {
     let temp = tempfile::tempdir().unwrap();
     let site = temp.path().join("site");
-    build_ok(&sample(), &site);
-    let identities = identities(&sample(), &site);
+    build_ok(&common::sample_data(), &site);
+    let identities = identities(&common::sample_data(), &site);
     let portals: Vec<String> = std::fs::read_dir(site.join("clients"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -213,7 +209,7 @@ fn resolve(base: &Path, href: &str) -> Option<PathBuf> {
 fn every_link_is_relative_and_resolves_inside_its_portal() {
     let temp = tempfile::tempdir().unwrap();
     let site = temp.path().join("site");
-    build_ok(&sample(), &site);
+    build_ok(&common::sample_data(), &site);
     let all = files(&site);
     let mut links = 0;
     for (path, bytes) in &all {
@@ -277,7 +273,7 @@ fn every_link_is_relative_and_resolves_inside_its_portal() {
 fn every_page_of_outputs_md_is_written_for_every_client_and_period() {
     let temp = tempfile::tempdir().unwrap();
     let site = temp.path().join("site");
-    build_ok(&sample(), &site);
+    build_ok(&common::sample_data(), &site);
     for client in [
         "alpenrose",
         "brightwater",
@@ -330,7 +326,7 @@ fn every_page_of_outputs_md_is_written_for_every_client_and_period() {
 fn amounts_dates_and_words_are_written_for_people() {
     let temp = tempfile::tempdir().unwrap();
     let site = temp.path().join("site");
-    build_ok(&sample(), &site);
+    build_ok(&common::sample_data(), &site);
     // Every invoice page shows its total as people write it, and the JSON beside it
     // keeps the machine form.
     let mut seen = 0;
@@ -517,7 +513,7 @@ fn a_projects_template_overrides_the_built_in_one() {
 fn evidence_pages_chart_the_days_and_mark_those_out_of_tolerance() {
     let temp = tempfile::tempdir().unwrap();
     let site = temp.path().join("site");
-    build_ok(&sample(), &site);
+    build_ok(&common::sample_data(), &site);
     // Every discrepancy of the agency's exceptions: its days are the marked rows of the
     // line's daily table, and the page has both charts.
     let mut seen = 0;

@@ -496,7 +496,7 @@ fn later_periods_take_their_history_from_the_issued_documents() {
 /// those a full recomputation from every export gives, and so is the open period.
 #[test]
 fn reading_back_a_sealed_period_equals_recomputing_it() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data");
+    let dir = common::sample_data();
     let key = None;
     let all = tallyseal::ingest::load(&dir, key.clone(), tallyseal::ingest::Exports::All)
         .unwrap()

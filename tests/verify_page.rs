@@ -8,7 +8,7 @@ mod common;
 
 use common::tallyseal_with_key as tallyseal;
 use sha2::{Digest, Sha256};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 fn build(project: &Path, out: &Path, extra: &[&str], key: Option<&Path>) {
     let mut args = vec![
@@ -24,10 +24,6 @@ fn build(project: &Path, out: &Path, extra: &[&str], key: Option<&Path>) {
         "{}",
         String::from_utf8_lossy(&result.stderr)
     );
-}
-
-fn sample() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data")
 }
 
 fn read(path: &Path) -> String {
@@ -76,7 +72,7 @@ fn periods(portal: &Path) -> Vec<String> {
 fn every_portal_verifies_its_own_bundles_with_the_keys_that_signed_them() {
     let temp = tempfile::tempdir().unwrap();
     let site = temp.path().join("site");
-    build(&sample(), &site, &[], None);
+    build(&common::sample_data(), &site, &[], None);
     let clients = std::fs::read_dir(site.join("clients")).unwrap();
     let mut portals = 0;
     for client in clients {
@@ -124,8 +120,9 @@ fn after_a_key_rotation_the_page_trusts_both_keys_each_for_its_periods() {
     let (new_id, _) = tallyseal::seal::keys::keygen(&new_private).unwrap();
     let site = temp.path().join("site");
     // August and September are sealed, signed with the demo key; October gets the new one.
-    build(&sample(), &site, &[], Some(&new_private));
-    let demo = tallyseal::seal::keys::read_public(&sample().join("keys/demo-agency.pub.pem"));
+    build(&common::sample_data(), &site, &[], Some(&new_private));
+    let demo =
+        tallyseal::seal::keys::read_public(&common::sample_data().join("keys/demo-agency.pub.pem"));
     let old_id = tallyseal::seal::keys::key_id(&demo.unwrap());
     let html = read(&site.join("clients/helios/verify.html"));
     assert_eq!(trusted(&html), [old_id, new_id]);

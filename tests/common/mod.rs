@@ -171,3 +171,8 @@ pub fn tallyseal_with_key(args: &[&str], key: Option<&Path>) -> Output {
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
+
+/// The repository's demo agency, `sample-data/`.
+pub fn sample_data() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data")
+}
