@@ -177,6 +177,9 @@ pub struct Review {
     pub checklists: Vec<Checklist>,
     pub agency: Checklist,
     pub conservation: Vec<Conservation>,
+    /// Each client's rows of the period, for its checklist and its slices; empty for a
+    /// sealed period, whose rows are not read.
+    pub client_rows: checklist::ClientRows,
 }
 
 /// Reviews every period; a row unaccounted for stops the build.
@@ -236,6 +239,7 @@ pub fn review_after(
             checklists,
             agency,
             conservation,
+            client_rows: rows,
         });
     }
     Ok(reviews)
@@ -359,7 +363,15 @@ fn assemble(
         key_id,
     )?;
     clock.start(Stage::Seal);
-    seal(&mut files, project, &books, &statements, signer, stores)?;
+    seal(
+        &mut files,
+        project,
+        &books,
+        &statements,
+        &reviews,
+        signer,
+        stores,
+    )?;
     clock.start(Stage::Render);
     render::verify_page::render(&templates, project, key_id, &mut files)?;
     clock.stop();
@@ -594,6 +606,7 @@ fn seal(
     project: &Project,
     books: &[PeriodBooks],
     statements: &[Vec<Statement>],
+    reviews: &[Review],
     signer: Option<&Signer>,
     stores: Vec<sealed::Stored>,
 ) -> Result<(), BuildError> {
@@ -640,7 +653,7 @@ fn seal(
             }
             continue;
         }
-        let rows = checklist::rows_by_client(project, data);
+        let rows = &reviews[index].client_rows;
         // Each client's bundle on every core at once: its slices, proofs, statement and
         // manifest; the client's chain and the site's index are updated in client order.
         let seal_client = |account: &Statement| -> Result<ClientBundle, BuildError> {

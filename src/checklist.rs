@@ -108,12 +108,12 @@ pub fn row_at(data: &PeriodData, row: usize) -> String {
     Location::line(&data.exports[origin.export].path, origin.line).file_line()
 }
 
+/// A period's rows by the client they belong to (indices into the period's rows).
+pub type ClientRows = hashbrown::HashMap<String, Vec<usize>>;
+
 /// The rows of a period that belong to each client, by client id, in one pass: its
 /// campaigns' rows and their duplicates.
-pub fn rows_by_client<'p>(
-    project: &'p Project,
-    data: &PeriodData,
-) -> hashbrown::HashMap<&'p str, Vec<usize>> {
+pub fn rows_by_client(project: &Project, data: &PeriodData) -> ClientRows {
     let owners: hashbrown::HashMap<&str, &str> = project
         .lines
         .iter()
@@ -131,7 +131,9 @@ pub fn rows_by_client<'p>(
             rows.entry(client).or_default().push(index);
         }
     }
-    rows
+    rows.into_iter()
+        .map(|(client, rows)| (client.to_owned(), rows))
+        .collect()
 }
 
 fn plural(n: usize, word: &str) -> String {

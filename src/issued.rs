@@ -97,6 +97,7 @@ pub fn read(
             .into_iter()
             .map(Into::into)
             .collect(),
+        client_rows: Default::default(),
     };
     Ok(IssuedPeriod {
         books: PeriodBooks {
