@@ -24,7 +24,7 @@ use crate::seal::merkle::Hash;
 use crate::seal::statement::{self, BundleStatement, PeriodSources, SourceCount};
 use crate::seal::{keys::hex, slice};
 use crate::sealed::{self, SealError};
-use crate::site::{self, Entry, SiteFiles, Staging, WriteError};
+use crate::site::{self, SiteFiles, Staging, WriteError};
 use crate::variance::{self, PeriodVariances};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -433,7 +433,7 @@ pub fn seal_period(dir: &Path, period: Period) -> Result<(Vec<Warning>, SealOutc
     let staging = Staging::create(staging)?;
     let (built, mut files) = assemble(loaded, Some(&signer), &mut clock, staging)?;
     files.retain(|path| sealed::in_bundle_of(path, period));
-    let bundles = bundle::count(files.iter().map(|(path, _)| path));
+    let bundles = bundle::count(files.written().map(|(path, _)| path));
     sealed::store(dir, period, &files, &signer.key_id, &signer.public_pem)?;
     let outcome = SealOutcome::Sealed {
         bundles,
@@ -648,8 +648,8 @@ fn seal(
                 }
             }
             public.extend(stored.keys);
-            for (path, source) in stored.linked {
-                files.link(path, source);
+            for (folder, listing) in stored.bundles {
+                files.link(folder, listing);
             }
             continue;
         }
@@ -896,98 +896,52 @@ fn absolute(path: &Path) -> std::io::Result<PathBuf> {
 }
 
 /// Puts the site of `files` (its staging folder beside `out`) in place of `out`: each
-/// linked file is hard-linked into the staging folder where the file system allows (its
-/// bytes are a sealed store's, immutable), else copied; a bundle folder of the previous
-/// site holding exactly the same linked files (same inodes) is moved over whole, not
-/// linked again. Then the staging folder is renamed to `out`; on any failure the
-/// previous site stays as it was and the staging folder is deleted.
+/// linked folder (a sealed bundle) is moved over whole from the previous site when that
+/// holds the same files as the same inodes (their [`sealed::Listing`]s match), else its
+/// files are hard-linked into the staging folder where the file system allows (their
+/// bytes are a sealed store's, immutable), or copied. Then the staging folder is renamed
+/// to `out`; on any failure the previous site stays as it was and the staging folder is
+/// deleted.
 fn publish(out: &Path, files: SiteFiles) -> Result<(), BuildError> {
-    let (staging, entries) = files.into_parts();
-    let linked: BTreeMap<&Path, &Path> = entries
-        .iter()
-        .filter_map(|(path, entry)| match entry {
-            Entry::Linked(source) => Some((path.as_path(), source.as_path())),
-            Entry::Written(_) => None,
+    use rayon::prelude::*;
+    let (staging, linked) = files.into_parts();
+    // Thousands of folders to list or link: every core at once, gathered in order.
+    let reused: Vec<Option<&PathBuf>> = linked
+        .par_iter()
+        .map(|(folder, listing)| {
+            let previous = sealed::Listing::of(&out.join(folder));
+            if previous.is_ok_and(|previous| previous.same_files(listing)) {
+                return Ok(Some(folder));
+            }
+            for (name, source) in listing.on_disk() {
+                let target = staging.dir().join(folder).join(name);
+                let linked = site::in_folder(&target, || std::fs::hard_link(&source, &target));
+                if linked.is_err() {
+                    site::in_folder(&target, || std::fs::copy(&source, &target))?;
+                }
+            }
+            Ok::<_, WriteError>(None)
         })
-        .collect();
-    let reused = reusable(out, &linked);
-    let moved_whole: BTreeSet<&PathBuf> = reused.iter().collect();
-    for (path, source) in &linked {
-        if bundle_folder(path).is_some_and(|bundle| moved_whole.contains(&bundle)) {
-            continue;
-        }
-        let target = staging.dir().join(path);
-        let linked = site::in_folder(&target, || std::fs::hard_link(source, &target));
-        if linked.is_err() {
-            site::in_folder(&target, || std::fs::copy(source, &target))?;
-        }
-    }
+        .collect::<Result<_, _>>()?;
     let mut moved = Vec::new();
     let swapped = (|| {
-        for bundle in &reused {
-            let target = staging.dir().join(bundle);
-            if let Some(folder) = target.parent() {
-                std::fs::create_dir_all(folder).map_err(io(folder))?;
+        for folder in reused.into_iter().flatten() {
+            let target = staging.dir().join(folder);
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent).map_err(io(parent))?;
             }
-            std::fs::rename(out.join(bundle), &target).map_err(io(&target))?;
-            moved.push(bundle);
+            std::fs::rename(out.join(folder), &target).map_err(io(&target))?;
+            moved.push(folder);
         }
         swap(staging.dir(), out)
     })();
     if swapped.is_err() {
         // The previous site as it was.
-        for bundle in moved {
-            let _ = std::fs::rename(staging.dir().join(bundle), out.join(bundle));
+        for folder in moved {
+            let _ = std::fs::rename(staging.dir().join(folder), out.join(folder));
         }
     }
     swapped
-}
-
-/// The bundle folder holding the site path `path` (`clients/<id>/<period>` or
-/// `agency/<period>`), if it lies in one.
-fn bundle_folder(path: &Path) -> Option<PathBuf> {
-    let parts: Vec<_> = path.components().collect();
-    let depth = if parts.first().is_some_and(|c| c.as_os_str() == "agency") {
-        2
-    } else {
-        3
-    };
-    (parts.len() > depth).then(|| parts[..depth].iter().collect())
-}
-
-/// The bundle folders of the previous site at `out` that hold exactly the linked files
-/// meant for them, as the same inodes: moved into the new site whole.
-fn reusable(out: &Path, linked: &BTreeMap<&Path, &Path>) -> Vec<PathBuf> {
-    use std::os::unix::fs::MetadataExt;
-    let mut bundles: BTreeMap<PathBuf, Vec<(&Path, &Path)>> = BTreeMap::new();
-    for (&path, &source) in linked {
-        if let Some(bundle) = bundle_folder(path) {
-            bundles.entry(bundle).or_default().push((path, source));
-        }
-    }
-    let inode = |path: &Path| {
-        std::fs::symlink_metadata(path)
-            .ok()
-            .filter(|m| m.is_file())
-            .map(|m| (m.dev(), m.ino()))
-    };
-    // Tens of thousands of files to stat: every core at once, gathered in path order.
-    use rayon::prelude::*;
-    bundles
-        .into_par_iter()
-        .filter(|(bundle, wanted)| {
-            let folder = out.join(bundle);
-            let present = walkdir::WalkDir::new(&folder)
-                .into_iter()
-                .map(|e| e.map(|e| e.file_type().is_file()))
-                .try_fold(0usize, |n, is_file| is_file.map(|f| n + usize::from(f)));
-            present.is_ok_and(|n| n == wanted.len())
-                && wanted.iter().all(|(path, source)| {
-                    inode(&out.join(path)).is_some_and(|i| Some(i) == inode(source))
-                })
-        })
-        .map(|(bundle, _)| bundle)
-        .collect()
 }
 
 /// Renames `staging` to `out`, moving a previous `out` aside first and deleting it

@@ -1,13 +1,15 @@
 //! The site being built, on disk from its first file: each file is written into a
 //! staging folder the moment it is made and remembered only by its path and SHA-256, so
-//! memory holds the index of the site, never its bytes. Files of sealed bundles are not
-//! written at all: they are linked to their place in the store and published from there.
+//! memory holds the index of the site, never its bytes. Sealed bundles are not written
+//! at all: each is linked, as a folder, to its place in the store and published from
+//! there.
 //!
 //! Whoever owns the [`SiteFiles`] decides where it ends: `build` renames the staging
 //! folder into place, `seal` moves a period's bundles into its store. A staging folder
 //! that is dropped unpublished (an error, a panic) is deleted.
 
 use crate::seal::merkle::Hash;
+use crate::sealed::Listing;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -117,40 +119,25 @@ impl Write for HashingWriter {
     }
 }
 
-/// Where a file of the site is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Entry {
-    /// Written into the staging folder, with this SHA-256.
-    Written(Hash),
-    /// Published from this file as it is on disk (a sealed store's): never written.
-    Linked(PathBuf),
-}
-
-impl Entry {
-    /// The SHA-256 of a file's bytes.
-    pub fn sha256(&self) -> Result<Hash, WriteError> {
-        match self {
-            Entry::Written(sha256) => Ok(*sha256),
-            Entry::Linked(source) => {
-                let bytes = std::fs::read(source).map_err(at(source))?;
-                Ok(Sha256::digest(bytes).into())
-            }
-        }
-    }
-}
-
-/// Every file of a site being built, by path relative to the site.
+/// Every file of a site being built, by path relative to the site: those written into
+/// the staging folder, and the sealed bundles published as they are on disk.
 #[derive(Debug)]
 pub struct SiteFiles {
     staging: Staging,
-    entries: BTreeMap<PathBuf, Entry>,
+    /// Written into the staging folder, with their SHA-256.
+    written: BTreeMap<PathBuf, Hash>,
+    /// Folders published whole from where they are (a sealed store's bundles, whose
+    /// bytes never change), by folder in the site: never written, never read but for
+    /// what [`SiteFiles::read`] is asked.
+    linked: BTreeMap<PathBuf, Listing>,
 }
 
 impl SiteFiles {
     pub fn new(staging: Staging) -> SiteFiles {
         SiteFiles {
             staging,
-            entries: BTreeMap::new(),
+            written: BTreeMap::new(),
+            linked: BTreeMap::new(),
         }
     }
 
@@ -161,76 +148,80 @@ impl SiteFiles {
     /// Writes the file `path`, replacing any earlier file of that path.
     pub fn insert(&mut self, path: PathBuf, bytes: &[u8]) -> Result<(), WriteError> {
         let sha256 = self.staging.write(&path, bytes)?;
-        self.entries.insert(path, Entry::Written(sha256));
+        self.written.insert(path, sha256);
         Ok(())
     }
 
     /// Records files written into the staging folder elsewhere (by [`Staging::write`]).
     pub fn extend(&mut self, written: impl IntoIterator<Item = (PathBuf, Hash)>) {
-        self.entries.extend(
-            written
-                .into_iter()
-                .map(|(path, sha256)| (path, Entry::Written(sha256))),
-        );
+        self.written.extend(written);
     }
 
-    /// Publishes the file `source` as `path`, as it is on disk.
-    pub fn link(&mut self, path: PathBuf, source: PathBuf) {
-        self.entries.insert(path, Entry::Linked(source));
+    /// Publishes the folder `listing` lists as the site's folder `folder`, as it is on
+    /// disk.
+    pub fn link(&mut self, folder: PathBuf, listing: Listing) {
+        self.linked.insert(folder, listing);
     }
 
     pub fn contains(&self, path: &Path) -> bool {
-        self.entries.contains_key(path)
+        self.written.contains_key(path) || self.linked_file(path).is_some()
     }
 
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.written.len() + self.linked.values().map(|l| l.files.len()).sum::<usize>()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len() == 0
     }
 
-    /// Every file, in path order.
-    pub fn iter(&self) -> impl Iterator<Item = (&PathBuf, &Entry)> {
-        self.entries.iter()
+    /// Every file written, in path order.
+    pub fn written(&self) -> impl Iterator<Item = (&PathBuf, &Hash)> {
+        self.written.iter()
     }
 
-    /// The files under the folder `dir`, in path order.
-    pub fn under<'a>(&'a self, dir: &'a Path) -> impl Iterator<Item = (&'a PathBuf, &'a Entry)> {
-        self.entries
+    /// The files written under the folder `dir`, in path order.
+    pub fn under<'a>(&'a self, dir: &'a Path) -> impl Iterator<Item = (&'a PathBuf, &'a Hash)> {
+        self.written
             .range(dir.to_path_buf()..)
             .take_while(move |(path, _)| path.starts_with(dir))
     }
 
-    /// Every file, in path order, with where it is on disk now.
-    pub fn on_disk(&self) -> impl Iterator<Item = (&PathBuf, PathBuf)> {
-        self.entries
-            .iter()
-            .map(|(path, entry)| (path, self.location(path, entry)))
+    /// Every file, written ones in path order then linked ones, with where it is on disk.
+    pub fn on_disk(&self) -> impl Iterator<Item = (PathBuf, PathBuf)> {
+        let written = (self.written.keys()).map(|path| (path.clone(), self.staging.dir.join(path)));
+        let linked = self.linked.iter().flat_map(|(folder, listing)| {
+            (listing.on_disk()).map(move |(name, source)| (folder.join(name), source))
+        });
+        written.chain(linked)
     }
 
-    fn location(&self, path: &Path, entry: &Entry) -> PathBuf {
-        match entry {
-            Entry::Written(_) => self.staging.dir.join(path),
-            Entry::Linked(source) => source.clone(),
-        }
+    /// Where the file `path` of a linked folder is on disk, if it is one.
+    fn linked_file(&self, path: &Path) -> Option<PathBuf> {
+        let (folder, listing) = self.linked.range(..=path.to_path_buf()).next_back()?;
+        let relative = path.strip_prefix(folder).ok()?;
+        listing.file(&crate::error::display_path(relative))
     }
 
     /// The bytes of the file `path`; `None` if the site has no such file.
     pub fn read(&self, path: &Path) -> Option<Result<Vec<u8>, WriteError>> {
-        let location = self.location(path, self.entries.get(path)?);
+        let location = match self.written.contains_key(path) {
+            true => self.staging.dir.join(path),
+            false => self.linked_file(path)?,
+        };
         Some(std::fs::read(&location).map_err(at(&location)))
     }
 
-    /// Keeps only the files `keep` accepts.
+    /// Keeps only the files and linked folders `keep` accepts.
     pub fn retain(&mut self, mut keep: impl FnMut(&Path) -> bool) {
-        self.entries.retain(|path, _| keep(path));
+        self.written.retain(|path, _| keep(path));
+        self.linked.retain(|folder, _| keep(folder));
     }
 
-    /// Takes the staging folder and the index apart, for whoever publishes them. The
-    /// folder is deleted when the returned [`Staging`] is dropped, if still there.
-    pub fn into_parts(self) -> (Staging, BTreeMap<PathBuf, Entry>) {
-        (self.staging, self.entries)
+    /// Takes the staging folder and the linked folders apart, for whoever publishes
+    /// them. The staging folder is deleted when the returned [`Staging`] is dropped, if
+    /// still there.
+    pub fn into_parts(self) -> (Staging, BTreeMap<PathBuf, Listing>) {
+        (self.staging, self.linked)
     }
 }

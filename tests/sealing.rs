@@ -172,6 +172,43 @@ fn sealing_stores_the_bundles_and_a_build_publishes_them_as_stored() {
 }
 
 #[test]
+fn a_rebuild_restores_a_published_sealed_bundle_and_reuses_an_untouched_one() {
+    use std::os::unix::fs::MetadataExt;
+    let fixture = two_periods();
+    let project = Project::new(&fixture);
+    ok(project.seal("2026-10"));
+    project.build_ok();
+    let site = project.site();
+    let store = fixture.file("periods/2026-10/sealed");
+    let inode = |path: &Path| std::fs::metadata(path).unwrap().ino();
+    let page = "clients/acme/2026-10/invoice.html";
+    assert_eq!(inode(&site.join(page)), inode(&store.join(page)));
+
+    // The site's copy of a sealed bundle replaced, added to and cut (not the store).
+    std::fs::remove_file(site.join(page)).unwrap();
+    std::fs::write(site.join(page), "forged").unwrap();
+    std::fs::write(site.join("clients/kobe/2026-10/extra.html"), "x").unwrap();
+    std::fs::remove_file(site.join("agency/2026-10/sources.json")).unwrap();
+    let untouched = site.join("clients/beta/2026-10/invoice.json");
+    let before = inode(&untouched);
+    project.build_ok();
+    for bundle in [
+        "clients/acme/2026-10",
+        "clients/kobe/2026-10",
+        "agency/2026-10",
+        "clients/beta/2026-10",
+    ] {
+        assert_eq!(
+            tree(&site.join(bundle)),
+            tree(&store.join(bundle)),
+            "{bundle}"
+        );
+    }
+    assert_eq!(inode(&site.join(page)), inode(&store.join(page)));
+    assert_eq!(inode(&untouched), before);
+}
+
+#[test]
 fn periods_are_sealed_in_order() {
     let fixture = two_periods();
     let project = Project::new(&fixture);

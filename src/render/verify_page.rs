@@ -56,7 +56,7 @@ pub fn render(
         if !files.contains(&portal.join("index.html")) {
             continue;
         }
-        let bundles = bundles(files, &portal)?;
+        let bundles = bundles(files, &portal, project)?;
         let frame = Frame {
             agency: project.config.agency.name.clone(),
             client: Some(client.name.clone()),
@@ -102,25 +102,19 @@ pub fn render(
     Ok(())
 }
 
-/// The bundles of the portal at `portal`: each folder `<period>/` holding a
+/// The bundles of the portal at `portal`: each period's folder holding a
 /// `statement.json`, with the key id its statement names.
 fn bundles(
     files: &SiteFiles,
     portal: &Path,
+    project: &Project,
 ) -> Result<BTreeMap<Period, Option<String>>, WriteError> {
     let mut bundles = BTreeMap::new();
-    for (path, _) in files.under(portal) {
-        let Ok(relative) = path.strip_prefix(portal) else {
-            continue;
-        };
-        let mut parts = relative.iter();
-        let Some(period) = parts.next().and_then(|p| Period::parse(p.to_str()?)) else {
-            continue;
-        };
-        if parts.next() == Some(STATEMENT.as_ref()) && parts.next().is_none() {
-            let bytes = files.read(path).transpose()?.unwrap_or_default();
+    for data in &project.periods {
+        let path = portal.join(data.period.to_string()).join(STATEMENT);
+        if let Some(bytes) = files.read(&path).transpose()? {
             let statement = serde_json::from_slice::<BundleStatement>(&bytes).ok();
-            bundles.insert(period, statement.and_then(|s| s.key_id));
+            bundles.insert(data.period, statement.and_then(|s| s.key_id));
         }
     }
     Ok(bundles)

@@ -37,8 +37,8 @@ pub fn close(
     for (path, sha256) in added.iter() {
         list(path, *sha256);
     }
-    for (path, entry) in files.under(dir) {
-        list(path, entry.sha256()?);
+    for (path, sha256) in files.under(dir) {
+        list(path, *sha256);
     }
     listed.sort_by(|a, b| a.path.cmp(&b.path));
     listed.dedup_by(|later, earlier| later.path == earlier.path);

@@ -1,13 +1,17 @@
 //! The size-and-mtime cache of sealed files (seal.md): as git's index does, a file
-//! whose size and modification time match its last check is not re-hashed.
+//! whose size and modification time match its last check is not re-hashed, and a sealed
+//! bundle whose [`Listing`] matches its last verification is not verified again.
 //!
-//! It lives in `<project>/.tallyseal/checked`, one line per file checked:
-//! `<sha256>  <size>  <mtime ns>  <checked ns>  <path>`, the path relative to the
-//! project. An entry is trusted only if the file was last modified at least a second
-//! before it was checked, so a write in the same instant as a check is never missed
-//! (git's "racily clean" rule). The cache is a hint: one that cannot be read is empty,
-//! one that cannot be written is skipped, and `check --deep` ignores it.
+//! It lives in `<project>/.tallyseal/checked`, one line per file or bundle folder
+//! checked: `<sha256>  <size>  <mtime ns>  <checked ns>  <path>`, the path relative to
+//! the project. For a bundle folder, `sha256` is its listing's fingerprint, `size` its
+//! number of files and `mtime` the newest of theirs. An entry is trusted only if the
+//! file (every file of the folder) was last modified at least a second before it was
+//! checked, so a write in the same instant as a check is never missed (git's "racily
+//! clean" rule). The cache is a hint: one that cannot be read is empty, one that cannot
+//! be written is skipped, and `check --deep` ignores it.
 
+use super::Listing;
 use crate::seal::keys::hex;
 use crate::seal::manifest::{hash_file, parse_hash};
 use crate::seal::merkle::Hash;
@@ -70,14 +74,22 @@ impl Cache {
         Ok((size, sha256))
     }
 
-    /// Whether the file at `path` is as it was when last recorded.
-    pub fn is_unchanged(&self, path: &Path, key: &Path) -> bool {
-        self.unchanged(path, key).is_some()
+    /// Whether the folder `listing` lists (`key`: relative to the project) is as it was
+    /// when recorded by [`Cache::record_listing`].
+    pub fn is_listed(&self, key: &Path, listing: &Listing) -> bool {
+        let now = listing_entry(listing);
+        self.dir.is_some()
+            && self.entries.get(key).is_some_and(|was| {
+                (was.sha256, was.size, was.mtime) == (now.sha256, now.size, now.mtime)
+                    && was.mtime + RACY_NS <= was.checked
+            })
     }
 
-    /// Records the file at `path` as holding bytes of hash `sha256`, checked now.
-    pub fn record_now(&self, path: &Path, key: &Path, sha256: Hash) {
-        self.record(path, key, sha256, now());
+    /// Records the folder `listing` lists as checked when the listing began.
+    pub fn record_listing(&self, key: &Path, listing: &Listing) {
+        if self.dir.is_some() {
+            self.push(key, listing_entry(listing));
+        }
     }
 
     fn unchanged(&self, path: &Path, key: &Path) -> Option<Entry> {
@@ -93,17 +105,23 @@ impl Cache {
             return;
         }
         if let Some((size, mtime)) = stat(path) {
-            let entry = Entry {
-                size,
-                mtime,
-                checked,
-                sha256,
-            };
-            if self.entries.get(key) != Some(&entry)
-                && let Ok(mut recorded) = self.recorded.lock()
-            {
-                recorded.push((key.to_owned(), entry));
-            }
+            self.push(
+                key,
+                Entry {
+                    size,
+                    mtime,
+                    checked,
+                    sha256,
+                },
+            );
+        }
+    }
+
+    fn push(&self, key: &Path, entry: Entry) {
+        if self.entries.get(key) != Some(&entry)
+            && let Ok(mut recorded) = self.recorded.lock()
+        {
+            recorded.push((key.to_owned(), entry));
         }
     }
 
@@ -145,6 +163,15 @@ impl Cache {
     }
 }
 
+fn listing_entry(listing: &Listing) -> Entry {
+    Entry {
+        size: listing.files.len() as u64,
+        mtime: listing.newest,
+        checked: listing.listed_at,
+        sha256: listing.fingerprint,
+    }
+}
+
 fn parse_line(line: &str) -> Option<(PathBuf, Entry)> {
     let mut parts = line.splitn(5, "  ");
     let sha256 = parse_hash(parts.next()?)?;
@@ -170,14 +197,14 @@ fn stat(path: &Path) -> Option<(u64, i128)> {
     Some((meta.len(), nanos(meta.modified().ok()?)))
 }
 
-fn nanos(time: SystemTime) -> i128 {
+pub(super) fn nanos(time: SystemTime) -> i128 {
     match time.duration_since(UNIX_EPOCH) {
         Ok(after) => after.as_nanos() as i128,
         Err(before) => -(before.duration().as_nanos() as i128),
     }
 }
 
-fn now() -> i128 {
+pub(super) fn now() -> i128 {
     nanos(SystemTime::now())
 }
 
@@ -205,21 +232,62 @@ mod tests {
         std::fs::write(&file, "two\n").unwrap();
         set_mtime(old);
         let cache = Cache::open(temp.path());
-        assert!(cache.is_unchanged(&file, key));
+        assert!(cache.unchanged(&file, key).is_some());
         assert_eq!(cache.hash(&file, key).unwrap(), first);
 
         // A new mtime: re-hashed.
         set_mtime(old + std::time::Duration::from_secs(1));
-        assert!(!cache.is_unchanged(&file, key));
+        assert!(cache.unchanged(&file, key).is_none());
         assert_ne!(cache.hash(&file, key).unwrap(), first);
 
         // A file written in the instant it is checked is never trusted.
         std::fs::write(&file, "three\n").unwrap();
         let cache = Cache::open(temp.path());
         cache.hash(&file, key).unwrap();
-        assert!(!cache.is_unchanged(&file, key));
+        assert!(cache.unchanged(&file, key).is_none());
 
         // No cache: nothing trusted.
-        assert!(!Cache::none().is_unchanged(&file, key));
+        assert!(Cache::none().unchanged(&file, key).is_none());
+    }
+
+    #[test]
+    fn a_folder_is_trusted_only_as_listed_and_not_in_the_instant_it_is_listed() {
+        let temp = tempfile::tempdir().unwrap();
+        let folder = temp.path().join("bundle");
+        std::fs::create_dir(&folder).unwrap();
+        let file = folder.join("a.json");
+        std::fs::write(&file, "{}").unwrap();
+        let key = Path::new("bundle");
+
+        // Just written: recorded, but not trusted.
+        let cache = Cache::open(temp.path());
+        let listing = Listing::of(&folder).unwrap();
+        assert!(!cache.is_listed(key, &listing));
+        cache.record_listing(key, &listing);
+        cache.save();
+        assert!(!Cache::open(temp.path()).is_listed(key, &Listing::of(&folder).unwrap()));
+
+        // Written a minute before it was listed: trusted while its listing holds.
+        let old = SystemTime::now() - std::time::Duration::from_secs(60);
+        std::fs::File::options()
+            .write(true)
+            .open(&file)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        let cache = Cache::open(temp.path());
+        cache.record_listing(key, &Listing::of(&folder).unwrap());
+        cache.save();
+        let cache = Cache::open(temp.path());
+        assert!(cache.is_listed(key, &Listing::of(&folder).unwrap()));
+        assert!(!Cache::none().is_listed(key, &Listing::of(&folder).unwrap()));
+
+        // Any file added or changed: not trusted.
+        std::fs::write(folder.join("b.json"), "{}").unwrap();
+        assert!(!cache.is_listed(key, &Listing::of(&folder).unwrap()));
+        std::fs::remove_file(folder.join("b.json")).unwrap();
+        assert!(cache.is_listed(key, &Listing::of(&folder).unwrap()));
+        std::fs::write(&file, "[]").unwrap();
+        assert!(!cache.is_listed(key, &Listing::of(&folder).unwrap()));
     }
 }

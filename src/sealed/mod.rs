@@ -6,8 +6,10 @@
 //! the period folder, `/`-separated, sorted bytewise, LF line ends.
 
 pub mod cache;
+pub mod listing;
 
 pub use cache::Cache;
+pub use listing::Listing;
 
 use crate::error::display_path;
 use crate::model::Period;
@@ -184,86 +186,52 @@ pub fn check_inputs(dir: &Path, period: Period, cache: &Cache) -> Result<(), Sea
 /// Files read back from a store, with their bytes, by path in the site.
 pub type ReadBack = BTreeMap<PathBuf, Vec<u8>>;
 
-/// What a sealed period stores: its bundles, by path in the site, and the public keys
+/// What a sealed period stores: its bundles, by folder in the site, and the public keys
 /// that signed them, by key id.
 #[derive(Debug, Default)]
 pub struct Stored {
-    /// The files read back (`*.json`, `SHA256SUMS`, `SHA256SUMS.sig`), with their bytes.
+    /// The files read back (`*.json` but proofs, and `SHA256SUMS`), with their bytes.
     pub files: ReadBack,
-    /// Every file, with its place in the store: published as it is on disk; only those
-    /// of `files` are ever read into memory.
-    pub linked: BTreeMap<PathBuf, PathBuf>,
+    /// Every bundle, by its folder in the site, as it lies in the store: published as it
+    /// is on disk; only the files of `files` are ever read into memory.
+    pub bundles: Vec<(PathBuf, Listing)>,
     pub keys: BTreeMap<String, Vec<u8>>,
 }
 
 /// Whether a stored file is read back into memory (see [`Stored`]).
-fn read_back(path: &Path) -> bool {
-    use crate::seal::manifest::{SIGNATURE, SUMS};
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or_default();
-    name == SUMS || name == SIGNATURE || (name.ends_with(".json") && !name.ends_with(".proof.json"))
+fn read_back(name: &str) -> bool {
+    use crate::seal::manifest::SUMS;
+    let base = name.rsplit('/').next().unwrap_or(name);
+    base == SUMS || (base.ends_with(".json") && !base.ends_with(".proof.json"))
 }
 
 /// Whether a site path lies in a bundle of `period`: `clients/<id>/<period>/…` or
 /// `agency/<period>/…`.
 pub fn in_bundle_of(path: &Path, period: Period) -> bool {
-    bundle_of(path, period).is_some()
-}
-
-/// The bundle folder of `period` holding the site path `path`, if any.
-fn bundle_of(path: &Path, period: Period) -> Option<PathBuf> {
     let period = period.to_string();
     let parts: Vec<&std::ffi::OsStr> = path.components().map(|c| c.as_os_str()).collect();
-    let depth = match parts.as_slice() {
-        [first, _, p, _, ..] if *first == "clients" && *p == period.as_str() => 3,
-        [first, p, _, ..] if *first == "agency" && *p == period.as_str() => 2,
-        _ => return None,
-    };
-    Some(parts[..depth].iter().collect())
+    match parts.as_slice() {
+        [first, _, p, _, ..] => *first == "clients" && *p == period.as_str(),
+        [first, p, _, ..] => *first == "agency" && *p == period.as_str(),
+        _ => false,
+    }
 }
 
 /// Reads the store of a sealed period: nothing but the period's bundles and the public
-/// keys that signed them, each bundle holding its `SHA256SUMS` and verifying (checks
-/// 1–4 of seal.md, against the keys stored beside them), the agency's among them. A
-/// bundle `cache` knows verified and unchanged since is not verified again.
+/// keys that signed them, each bundle verifying (checks 1–4 of seal.md, against the
+/// keys stored beside them), the agency's among them. A bundle whose [`Listing`]
+/// `cache` recorded when it last verified is not verified again.
 pub fn stored(dir: &Path, period: Period, cache: &Cache) -> Result<Stored, SealError> {
     let root = folder(dir, period).join(STORE);
+    let (bundles, key_files) = layout(dir, &root, period)?;
+
     let mut stored = Stored::default();
     let mut trusted = Vec::new();
-    let mut bundles = std::collections::BTreeSet::new();
-    for entry in walkdir::WalkDir::new(&root).sort_by_file_name() {
-        let entry = entry.map_err(|e| SealError::Io {
-            path: e.path().unwrap_or(&root).to_owned(),
-            source: e.into(),
-        })?;
-        if entry.file_type().is_dir() {
-            continue;
-        }
-        let relative = entry.path().strip_prefix(&root).unwrap_or(entry.path());
-        let is_key = relative.parent() == Some(Path::new(KEYS))
-            && relative.to_string_lossy().ends_with(".pub.pem");
-        if is_key {
-            let key = crate::verify::TrustedKey::read(entry.path())?;
-            let pem = std::fs::read(entry.path()).map_err(io(entry.path()))?;
-            stored.keys.insert(key.key_id.clone(), pem);
-            trusted.push(key);
-            continue;
-        }
-        let Some(bundle) = bundle_of(relative, period) else {
-            return Err(SealError::Stray {
-                file: display_path(entry.path().strip_prefix(dir).unwrap_or(entry.path())),
-            });
-        };
-        bundles.insert(bundle);
-        if read_back(relative) {
-            let bytes = std::fs::read(entry.path()).map_err(io(entry.path()))?;
-            stored.files.insert(relative.to_owned(), bytes);
-        }
-        stored
-            .linked
-            .insert(relative.to_owned(), entry.path().to_owned());
+    for path in key_files {
+        let key = crate::verify::TrustedKey::read(&path)?;
+        let pem = std::fs::read(&path).map_err(io(&path))?;
+        stored.keys.insert(key.key_id.clone(), pem);
+        trusted.push(key);
     }
     let agency = Path::new("agency").join(period.to_string());
     if !bundles.contains(&agency) {
@@ -277,59 +245,111 @@ pub fn stored(dir: &Path, period: Period, cache: &Cache) -> Result<Stored, SealE
         prev: None,
     };
     for bundle in bundles {
-        let listed = listed(&stored.files, &bundle);
-        let key = |name: &str| dir_key(dir, &root.join(&bundle).join(name));
-        let path = |name: &str| root.join(&bundle).join(name);
-        let present: Vec<&Path> = (stored.linked.range(bundle.clone()..))
-            .map(|(p, _)| p.as_path())
-            .take_while(|p| p.starts_with(&bundle))
-            .collect();
-        let unchanged = listed.as_ref().is_some_and(|listed| {
-            present.len() == listed.len()
-                && listed
-                    .iter()
-                    .all(|(name, _)| cache.is_unchanged(&path(name), &key(name)))
-        });
-        if unchanged {
+        let folder = root.join(&bundle);
+        let listing = Listing::of(&folder).map_err(io(&folder))?;
+        if listing.files.is_empty() {
             continue;
         }
-        let folder = root.join(&bundle);
-        let report = crate::verify::verify(&folder, against, |_| {});
-        if let Some(failed) = report.failure() {
-            return Err(SealError::Bundle {
-                bundle: display_path(folder.strip_prefix(dir).unwrap_or(&folder)),
-                check: failed.number,
-                name: failed.name,
-                detail: failed.detail.clone(),
-            });
+        for (name, path) in listing.on_disk().filter(|(name, _)| read_back(name)) {
+            let bytes = std::fs::read(&path).map_err(io(&path))?;
+            stored.files.insert(bundle.join(name), bytes);
         }
-        for (name, sha256) in listed.into_iter().flatten() {
-            cache.record_now(&path(&name), &key(&name), sha256);
+        let key = folder.strip_prefix(dir).unwrap_or(&folder);
+        if !cache.is_listed(key, &listing) {
+            let report = crate::verify::verify(&folder, against, |_| {});
+            if let Some(failed) = report.failure() {
+                return Err(SealError::Bundle {
+                    bundle: display_path(key),
+                    check: failed.number,
+                    name: failed.name,
+                    detail: failed.detail.clone(),
+                });
+            }
+            cache.record_listing(key, &listing);
         }
+        stored.bundles.push((bundle, listing));
     }
     Ok(stored)
 }
 
-/// Every file of a stored bundle (paths relative to it) with its SHA-256: those its
-/// `SHA256SUMS` lists, and the manifest and signature themselves.
-fn listed(files: &ReadBack, bundle: &Path) -> Option<Vec<(String, Hash)>> {
-    use crate::seal::manifest::{SIGNATURE, SUMS};
-    use sha2::{Digest, Sha256};
-    let sums = files.get(&bundle.join(SUMS))?;
-    let signature = files.get(&bundle.join(SIGNATURE))?;
-    let mut listed: Vec<(String, Hash)> = crate::seal::manifest::parse(sums)
-        .ok()?
-        .into_iter()
-        .map(|e| (e.path, e.sha256))
-        .collect();
-    listed.push((SUMS.to_owned(), Sha256::digest(sums).into()));
-    listed.push((SIGNATURE.to_owned(), Sha256::digest(signature).into()));
-    Some(listed)
-}
-
-/// `path` relative to the project at `dir`: the cache's key.
-fn dir_key(dir: &Path, path: &Path) -> PathBuf {
-    path.strip_prefix(dir).unwrap_or(path).to_owned()
+/// The bundle folders of the store at `root` (relative to it, sorted:
+/// `agency/<period>`, `clients/<id>/<period>`) and its public keys (`keys/*.pub.pem`);
+/// a file anywhere else in it is a stray (an empty folder is nothing).
+fn layout(
+    dir: &Path,
+    root: &Path,
+    period: Period,
+) -> Result<(Vec<PathBuf>, Vec<PathBuf>), SealError> {
+    let named = |path: &Path| SealError::Stray {
+        file: display_path(path.strip_prefix(dir).unwrap_or(path)),
+    };
+    // The first file at or under `path`, if any, is a stray.
+    let stray = |path: &Path| -> Result<(), SealError> {
+        let walk = walkdir::WalkDir::new(path).sort_by_file_name().into_iter();
+        match walk
+            .filter_map(Result::ok)
+            .find(|e| !e.file_type().is_dir())
+        {
+            Some(file) => Err(named(file.path())),
+            None => Ok(()),
+        }
+    };
+    // A folder's entries, sorted, each with whether it is a folder.
+    let entries = |folder: &Path| -> Result<Vec<(String, bool)>, SealError> {
+        let mut entries = Vec::new();
+        for entry in std::fs::read_dir(folder).map_err(io(folder))? {
+            let entry = entry.map_err(io(folder))?;
+            let is_dir = entry.file_type().map_err(io(folder))?.is_dir();
+            match entry.file_name().into_string() {
+                Ok(name) => entries.push((name, is_dir)),
+                Err(_) => return Err(named(&entry.path())),
+            }
+        }
+        entries.sort();
+        Ok(entries)
+    };
+    let period = period.to_string();
+    let (mut bundles, mut keys) = (Vec::new(), Vec::new());
+    for (name, is_dir) in entries(root)? {
+        let path = root.join(&name);
+        match name.as_str() {
+            KEYS if is_dir => {
+                for (key, is_dir) in entries(&path)? {
+                    if is_dir || !key.ends_with(".pub.pem") {
+                        stray(&path.join(key))?;
+                    } else {
+                        keys.push(path.join(key));
+                    }
+                }
+            }
+            "agency" if is_dir => {
+                for (name, is_dir) in entries(&path)? {
+                    if !is_dir || name != period {
+                        stray(&path.join(name))?;
+                    } else {
+                        bundles.push(Path::new("agency").join(name));
+                    }
+                }
+            }
+            "clients" if is_dir => {
+                for (client, is_dir) in entries(&path)? {
+                    if !is_dir {
+                        stray(&path.join(client))?;
+                        continue;
+                    }
+                    for (name, is_dir) in entries(&path.join(&client))? {
+                        if !is_dir || name != period {
+                            stray(&path.join(&client).join(name))?;
+                        } else {
+                            bundles.push(Path::new("clients").join(&client).join(name));
+                        }
+                    }
+                }
+            }
+            _ => stray(&path)?,
+        }
+    }
+    Ok((bundles, keys))
 }
 
 /// Stores `files` (the sealed period's bundles, by path in the site) and the signer's
@@ -359,7 +379,7 @@ pub fn store(
         Ok::<_, SealError>(target)
     };
     for (path, source) in files.on_disk() {
-        let target = place(path)?;
+        let target = place(&path)?;
         if std::fs::hard_link(&source, &target).is_err() {
             std::fs::copy(&source, &target).map_err(io(&target))?;
         }
