@@ -897,7 +897,7 @@ fn absolute(path: &Path) -> std::io::Result<PathBuf> {
 
 /// Puts the site of `files` (its staging folder beside `out`) in place of `out`: each
 /// linked folder (a sealed bundle) is moved over whole from the previous site when that
-/// holds the same files as the same inodes (their [`sealed::Listing`]s match), else its
+/// holds the same files as the same inodes ([`sealed::Listing::linked_at`]), else its
 /// files are hard-linked into the staging folder where the file system allows (their
 /// bytes are a sealed store's, immutable), or copied. Then the staging folder is renamed
 /// to `out`; on any failure the previous site stays as it was and the staging folder is
@@ -909,8 +909,7 @@ fn publish(out: &Path, files: SiteFiles) -> Result<(), BuildError> {
     let reused: Vec<Option<&PathBuf>> = linked
         .par_iter()
         .map(|(folder, listing)| {
-            let previous = sealed::Listing::of(&out.join(folder));
-            if previous.is_ok_and(|previous| previous.same_files(listing)) {
+            if listing.linked_at(&out.join(folder)) {
                 return Ok(Some(folder));
             }
             for (name, source) in listing.on_disk() {
