@@ -41,9 +41,10 @@ pub struct Options {
 /// The stages of a build, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
-    /// Loading the project: every open period's exports parsed, hashed and split.
+    /// Loading the project: every open period's exports parsed, hashed and split; and,
+    /// meanwhile, the sealed periods' inputs and stores checked.
     Ingest,
-    /// Sealed periods checked and read back; open ones billed, settled, reviewed.
+    /// Sealed periods' issued figures read back; open ones billed, settled, reviewed.
     Reconcile,
     Render,
     /// Slices, proofs, statements, manifests and signatures.
@@ -261,10 +262,12 @@ pub fn build(
         done: Vec::new(),
     };
     clock.start(Stage::Ingest);
-    let mut loaded = Project::load_open(dir)?;
+    // The sealed periods' stores are checked while the open periods are parsed.
+    let (loaded, stores) = rayon::join(|| Project::load_open(dir), || sealed::read_all(dir));
+    let mut loaded = loaded?;
     let signer = signer(&loaded.project, options, &mut loaded.warnings)?;
     let staging = Staging::create(beside(&out, "new"))?;
-    let (mut built, files) = assemble(loaded, signer.as_ref(), &mut clock, staging)?;
+    let (mut built, files) = assemble(loaded, stores, signer.as_ref(), &mut clock, staging)?;
     clock.start(Stage::Write);
     publish(&out, files)?;
     clock.stop();
@@ -285,7 +288,13 @@ pub struct Computed {
 
 /// Checks the sealed periods (inputs against their locks, stored bundles verified),
 /// reads back what they issued, and computes the open periods after them.
-pub fn compute(project: &Project, key_id: Option<&str>) -> Result<Computed, BuildError> {
+/// `stores`: sealed periods already checked and read ([`sealed::read_all`]); any other
+/// is checked and read here.
+pub fn compute(
+    project: &Project,
+    key_id: Option<&str>,
+    mut stores: sealed::Stores,
+) -> Result<Computed, BuildError> {
     let mut open = None;
     let mut sealed = Vec::new();
     for data in &project.periods {
@@ -303,14 +312,19 @@ pub fn compute(project: &Project, key_id: Option<&str>) -> Result<Computed, Buil
     // Each sealed period checked and read back on every core at once (they do not
     // depend on each other), gathered in period order.
     let cache = sealed::Cache::open(&project.dir);
-    let read_back = |data: &&PeriodData| -> Result<_, BuildError> {
-        sealed::check_inputs(&project.dir, data.period, &cache)?;
-        let stored = sealed::stored(&project.dir, data.period, &cache)?;
+    let read_back = |(data, ahead): (&PeriodData, _)| -> Result<_, BuildError> {
+        let stored = match ahead {
+            Some(stored) => stored?,
+            None => sealed::read(&project.dir, data.period, &cache)?,
+        };
         let issued = issued::read(project, data, &stored.files)?;
         Ok((issued, stored))
     };
+    let sealed: Vec<_> = (sealed.into_iter())
+        .map(|data| (data, stores.remove(&data.period)))
+        .collect();
     use rayon::prelude::*;
-    let read: Vec<_> = sealed.par_iter().map(read_back).collect();
+    let read: Vec<_> = sealed.into_par_iter().map(read_back).collect();
     let (mut books, mut statements, mut reviews, mut stores) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for period in read {
@@ -336,6 +350,7 @@ pub fn compute(project: &Project, key_id: Option<&str>) -> Result<Computed, Buil
 /// and each portal's in-browser verifier, which lists the sealed bundles.
 fn assemble(
     loaded: Loaded,
+    stores: sealed::Stores,
     signer: Option<&Signer>,
     clock: &mut Clock,
     staging: Staging,
@@ -343,7 +358,7 @@ fn assemble(
     let project = &loaded.project;
     let key_id = signer.map(|s| s.key_id.as_str());
     clock.start(Stage::Reconcile);
-    let computed = compute(project, key_id)?;
+    let computed = compute(project, key_id, stores)?;
     let Computed {
         books,
         statements,
@@ -431,7 +446,13 @@ pub fn seal_period(dir: &Path, period: Period) -> Result<(Vec<Warning>, SealOutc
         .join(sealed::TOOL_DIR)
         .join(format!("seal-{}", std::process::id()));
     let staging = Staging::create(staging)?;
-    let (built, mut files) = assemble(loaded, Some(&signer), &mut clock, staging)?;
+    let (built, mut files) = assemble(
+        loaded,
+        Default::default(),
+        Some(&signer),
+        &mut clock,
+        staging,
+    )?;
     files.retain(|path| sealed::in_bundle_of(path, period));
     let bundles = bundle::count(files.written().map(|(path, _)| path));
     sealed::store(dir, period, &files, &signer.key_id, &signer.public_pem)?;

@@ -128,7 +128,8 @@ fn check(dir: PathBuf, deep: bool) -> ExitCode {
                 Ok((differences, Vec::new()))
             })
     } else {
-        tallyseal::build::compute(project, None).map(|c| (Vec::new(), c.reviews))
+        tallyseal::build::compute(project, None, Default::default())
+            .map(|c| (Vec::new(), c.reviews))
     };
     let reviews = match checked {
         Ok((differences, reviews)) => {

@@ -551,7 +551,8 @@ fn reading_back_a_sealed_period_equals_recomputing_it() {
         tallyseal::seal::keys::Signer::load(all.signing_key.as_ref().unwrap()).unwrap();
     let key_id = Some(signer.key_id.as_str());
     let reviews = tallyseal::build::review(&all, &books, &statements, key_id).unwrap();
-    let read = tallyseal::build::compute(&open, key_id).unwrap();
+    let read =
+        tallyseal::build::compute(&open, key_id, tallyseal::sealed::read_all(&open.dir)).unwrap();
 
     assert_eq!(read.statements, statements);
     for (period, (issued, computed)) in read.books.iter().zip(&books).enumerate() {

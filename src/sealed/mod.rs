@@ -183,6 +183,35 @@ pub fn check_inputs(dir: &Path, period: Period, cache: &Cache) -> Result<(), Sea
     Ok(())
 }
 
+/// Sealed periods read ahead by [`read_all`], by period.
+pub type Stores = BTreeMap<Period, Result<Stored, SealError>>;
+
+/// Checks and reads every sealed period of the project at `dir` (each `periods/<period>`
+/// holding a `seal.lock`), on every core at once: see [`read`]. It needs nothing of the
+/// loaded project, so `build` runs it while the open periods' exports are parsed; what
+/// else `periods/` holds is the loader's to report.
+pub fn read_all(dir: &Path) -> Stores {
+    use rayon::prelude::*;
+    let entries = std::fs::read_dir(dir.join("periods")).into_iter().flatten();
+    let periods: Vec<Period> = entries
+        .filter_map(|entry| Period::parse(entry.ok()?.file_name().to_str()?))
+        .filter(|period| is_sealed(dir, *period))
+        .collect();
+    let cache = Cache::open(dir);
+    let stores = periods
+        .into_par_iter()
+        .map(|period| (period, read(dir, period, &cache)))
+        .collect();
+    cache.save();
+    stores
+}
+
+/// A sealed period's inputs checked against its `seal.lock`, and its store read.
+pub fn read(dir: &Path, period: Period, cache: &Cache) -> Result<Stored, SealError> {
+    check_inputs(dir, period, cache)?;
+    stored(dir, period, cache)
+}
+
 /// Files read back from a store, with their bytes, by path in the site.
 pub type ReadBack = BTreeMap<PathBuf, Vec<u8>>;
 
