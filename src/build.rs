@@ -269,7 +269,7 @@ pub fn build(
     let staging = Staging::create(beside(&out, "new"))?;
     let (mut built, files) = assemble(loaded, stores, signer.as_ref(), &mut clock, staging)?;
     clock.start(Stage::Write);
-    publish(&out, files)?;
+    publish(dir, &out, files)?;
     clock.stop();
     built.timings = clock.done;
     Ok(built)
@@ -916,42 +916,67 @@ fn absolute(path: &Path) -> std::io::Result<PathBuf> {
     Ok(clean)
 }
 
+/// How a linked folder (a sealed bundle) reached the new site.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Placed {
+    /// Moved over from the previous site, which the cache vouched held its links.
+    Vouched,
+    /// Moved over from the previous site, whose directory entries named its links.
+    Moved,
+    /// Hard-linked to the store.
+    Linked,
+    /// Copied from the store (the site is on another file system).
+    Copied,
+}
+
 /// Puts the site of `files` (its staging folder beside `out`) in place of `out`: each
 /// linked folder (a sealed bundle) is moved over whole from the previous site when that
-/// holds the same files as the same inodes ([`sealed::Listing::linked_at`]), else its
-/// files are hard-linked into the staging folder where the file system allows (their
-/// bytes are a sealed store's, immutable), or copied. Then the staging folder is renamed
-/// to `out`; on any failure the previous site stays as it was and the staging folder is
-/// deleted.
-fn publish(out: &Path, files: SiteFiles) -> Result<(), BuildError> {
+/// holds the same files as the same inodes (its folders' stamp vouched for by the cache
+/// of the project at `dir`, else [`sealed::Listing::linked_at`]), else its files are
+/// hard-linked into the staging folder where the file system allows (their bytes are a
+/// sealed store's, immutable), or copied. Then the staging folder is renamed to `out`;
+/// on any failure the previous site stays as it was and the staging folder is deleted.
+/// Last, the cache records the stamp of each linked folder as now published.
+fn publish(dir: &Path, out: &Path, files: SiteFiles) -> Result<(), BuildError> {
     use rayon::prelude::*;
     let (staging, linked) = files.into_parts();
-    // Thousands of folders to list or link: every core at once, gathered in order.
-    let reused: Vec<Option<&PathBuf>> = linked
+    let linked: Vec<_> = linked.into_iter().collect();
+    let cache = sealed::Cache::open(dir);
+    // Thousands of folders to check or link: every core at once, gathered in order.
+    let placed: Vec<Placed> = linked
         .par_iter()
         .map(|(folder, listing)| {
-            if listing.linked_at(&out.join(folder)) {
-                return Ok(Some(folder));
+            let previous = out.join(folder);
+            let shape = listing.shape_at(&previous);
+            if shape.is_ok_and(|shape| cache.vouches_for(&previous, &shape)) {
+                return Ok(Placed::Vouched);
             }
+            if listing.linked_at(&previous) {
+                return Ok(Placed::Moved);
+            }
+            let mut placed = Placed::Linked;
             for (name, source) in listing.on_disk() {
                 let target = staging.dir().join(folder).join(name);
                 let linked = site::in_folder(&target, || std::fs::hard_link(&source, &target));
                 if linked.is_err() {
                     site::in_folder(&target, || std::fs::copy(&source, &target))?;
+                    placed = Placed::Copied;
                 }
             }
-            Ok::<_, WriteError>(None)
+            Ok::<_, WriteError>(placed)
         })
         .collect::<Result<_, _>>()?;
     let mut moved = Vec::new();
     let swapped = (|| {
-        for folder in reused.into_iter().flatten() {
-            let target = staging.dir().join(folder);
-            if let Some(parent) = target.parent() {
-                std::fs::create_dir_all(parent).map_err(io(parent))?;
+        for ((folder, _), placed) in linked.iter().zip(&placed) {
+            if matches!(placed, Placed::Vouched | Placed::Moved) {
+                let target = staging.dir().join(folder);
+                if let Some(parent) = target.parent() {
+                    std::fs::create_dir_all(parent).map_err(io(parent))?;
+                }
+                std::fs::rename(out.join(folder), &target).map_err(io(&target))?;
+                moved.push(folder);
             }
-            std::fs::rename(out.join(folder), &target).map_err(io(&target))?;
-            moved.push(folder);
         }
         swap(staging.dir(), out)
     })();
@@ -960,8 +985,19 @@ fn publish(out: &Path, files: SiteFiles) -> Result<(), BuildError> {
         for folder in moved {
             let _ = std::fs::rename(staging.dir().join(folder), out.join(folder));
         }
+        return swapped;
     }
-    swapped
+    let checked = sealed::cache::now();
+    (linked.par_iter().zip(placed)).for_each(|((folder, listing), placed)| {
+        let at = out.join(folder);
+        if matches!(placed, Placed::Moved | Placed::Linked)
+            && let Ok(shape) = listing.shape_at(&at)
+        {
+            cache.record_stamp(&at, &shape, checked);
+        }
+    });
+    cache.save();
+    Ok(())
 }
 
 /// Renames `staging` to `out`, moving a previous `out` aside first and deleting it

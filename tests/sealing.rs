@@ -209,6 +209,49 @@ fn a_rebuild_restores_a_published_sealed_bundle_and_reuses_an_untouched_one() {
 }
 
 #[test]
+fn settled_sealed_bundles_are_vouched_for_by_the_cache_and_still_caught_when_changed() {
+    let fixture = two_periods();
+    let project = Project::new(&fixture);
+    ok(project.seal("2026-10"));
+    // The cache trusts a stamp only of what was over a second old when stamped: builds
+    // a little over a second apart settle both the stores' and the site's stamps.
+    for _ in 0..3 {
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        project.build_ok();
+    }
+    let site = project.site();
+    let cache = std::fs::read_to_string(fixture.file(".tallyseal/checked")).unwrap();
+    let bundle = "clients/acme/2026-10";
+    let published = site.join(bundle);
+    for key in [
+        format!("periods/2026-10/sealed/{bundle}"),
+        published.to_str().unwrap().to_owned(),
+    ] {
+        assert!(cache.lines().any(|l| l.ends_with(&format!("  {key}"))), "{cache}");
+    }
+
+    // The site's copy of a bundle: a file replaced is linked to the store again.
+    let page = format!("{bundle}/invoice.html");
+    std::fs::remove_file(site.join(&page)).unwrap();
+    std::fs::write(site.join(&page), "forged").unwrap();
+    project.build_ok();
+    let store = fixture.file("periods/2026-10/sealed");
+    assert_eq!(tree(&published), tree(&store.join(bundle)));
+
+    // The store: a page edited, or a file slipped into a bundle, is caught.
+    let stored = store.join(&page);
+    let original = std::fs::read(&stored).unwrap();
+    std::fs::write(&stored, b"edited").unwrap();
+    project.build_fails(&format!(
+        "the sealed bundle periods/2026-10/sealed/{bundle} does not verify: check 2"
+    ));
+    std::fs::write(&stored, &original).unwrap();
+    project.build_ok();
+    std::fs::write(store.join(bundle).join("data/late.csv"), "x").unwrap();
+    project.build_fails("data/late.csv is in the bundle but not listed in SHA256SUMS");
+}
+
+#[test]
 fn periods_are_sealed_in_order() {
     let fixture = two_periods();
     let project = Project::new(&fixture);

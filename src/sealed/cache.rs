@@ -4,14 +4,14 @@
 //!
 //! It lives in `<project>/.tallyseal/checked`, one line per file or bundle folder
 //! checked: `<sha256>  <size>  <mtime ns>  <checked ns>  <path>`, the path relative to
-//! the project. For a bundle folder, `sha256` is its listing's fingerprint, `size` its
-//! number of files and `mtime` the newest of theirs. An entry is trusted only if the
-//! file (every file of the folder) was last modified at least a second before it was
-//! checked, so a write in the same instant as a check is never missed (git's "racily
+//! the project (absolute for a published copy of a bundle, outside it). For a folder,
+//! the first three are its [`Stamp`]: a hash, a count and the newest modification time
+//! of what it stamps. An entry is trusted only if the file (everything the folder's
+//! stamp covers) was last modified at least a second before it was checked, so a write in the same instant as a check is never missed (git's "racily
 //! clean" rule). The cache is a hint: one that cannot be read is empty, one that cannot
 //! be written is skipped, and `check --deep` ignores it.
 
-use super::Listing;
+use super::listing::Stamp;
 use crate::seal::keys::hex;
 use crate::seal::manifest::{hash_file, parse_hash};
 use crate::seal::merkle::Hash;
@@ -74,21 +74,27 @@ impl Cache {
         Ok((size, sha256))
     }
 
-    /// Whether the folder `listing` lists (`key`: relative to the project) is as it was
-    /// when recorded by [`Cache::record_listing`].
-    pub fn is_listed(&self, key: &Path, listing: &Listing) -> bool {
-        let now = listing_entry(listing);
+    /// Whether the folder `key` (relative to the project, or absolute outside it) is
+    /// as it was when [`Cache::record_stamp`] recorded `stamp` for it.
+    pub fn vouches_for(&self, key: &Path, stamp: &Stamp) -> bool {
         self.dir.is_some()
             && self.entries.get(key).is_some_and(|was| {
-                (was.sha256, was.size, was.mtime) == (now.sha256, now.size, now.mtime)
+                (was.sha256, was.size, was.mtime) == (stamp.hash, stamp.count, stamp.newest)
                     && was.mtime + RACY_NS <= was.checked
             })
     }
 
-    /// Records the folder `listing` lists as checked when the listing began.
-    pub fn record_listing(&self, key: &Path, listing: &Listing) {
+    /// Records the folder `key` as stamped `stamp` when checked at `checked` (ns since
+    /// the epoch).
+    pub fn record_stamp(&self, key: &Path, stamp: &Stamp, checked: i128) {
         if self.dir.is_some() {
-            self.push(key, listing_entry(listing));
+            let entry = Entry {
+                size: stamp.count,
+                mtime: stamp.newest,
+                checked,
+                sha256: stamp.hash,
+            };
+            self.push(key, entry);
         }
     }
 
@@ -163,15 +169,6 @@ impl Cache {
     }
 }
 
-fn listing_entry(listing: &Listing) -> Entry {
-    Entry {
-        size: listing.files.len() as u64,
-        mtime: listing.newest,
-        checked: listing.listed_at,
-        sha256: listing.fingerprint,
-    }
-}
-
 fn parse_line(line: &str) -> Option<(PathBuf, Entry)> {
     let mut parts = line.splitn(5, "  ");
     let sha256 = parse_hash(parts.next()?)?;
@@ -204,7 +201,7 @@ pub(super) fn nanos(time: SystemTime) -> i128 {
     }
 }
 
-pub(super) fn now() -> i128 {
+pub fn now() -> i128 {
     nanos(SystemTime::now())
 }
 
@@ -251,43 +248,29 @@ mod tests {
     }
 
     #[test]
-    fn a_folder_is_trusted_only_as_listed_and_not_in_the_instant_it_is_listed() {
+    fn a_folder_is_vouched_for_only_as_stamped_and_never_in_the_instant_it_changed() {
         let temp = tempfile::tempdir().unwrap();
-        let folder = temp.path().join("bundle");
-        std::fs::create_dir(&folder).unwrap();
-        let file = folder.join("a.json");
-        std::fs::write(&file, "{}").unwrap();
         let key = Path::new("bundle");
+        let stamp = |hash: u8, newest: i128| Stamp {
+            hash: [hash; 32],
+            count: 3,
+            newest,
+        };
+        let checked = now();
+        let recent = stamp(1, checked - RACY_NS / 2);
+        let older = stamp(1, checked - 60 * RACY_NS);
 
-        // Just written: recorded, but not trusted.
         let cache = Cache::open(temp.path());
-        let listing = Listing::of(&folder).unwrap();
-        assert!(!cache.is_listed(key, &listing));
-        cache.record_listing(key, &listing);
-        cache.save();
-        assert!(!Cache::open(temp.path()).is_listed(key, &Listing::of(&folder).unwrap()));
-
-        // Written a minute before it was listed: trusted while its listing holds.
-        let old = SystemTime::now() - std::time::Duration::from_secs(60);
-        std::fs::File::options()
-            .write(true)
-            .open(&file)
-            .unwrap()
-            .set_modified(old)
-            .unwrap();
-        let cache = Cache::open(temp.path());
-        cache.record_listing(key, &Listing::of(&folder).unwrap());
+        assert!(!cache.vouches_for(key, &older));
+        cache.record_stamp(key, &recent, checked);
+        cache.record_stamp(Path::new("other"), &older, checked);
         cache.save();
         let cache = Cache::open(temp.path());
-        assert!(cache.is_listed(key, &Listing::of(&folder).unwrap()));
-        assert!(!Cache::none().is_listed(key, &Listing::of(&folder).unwrap()));
-
-        // Any file added or changed: not trusted.
-        std::fs::write(folder.join("b.json"), "{}").unwrap();
-        assert!(!cache.is_listed(key, &Listing::of(&folder).unwrap()));
-        std::fs::remove_file(folder.join("b.json")).unwrap();
-        assert!(cache.is_listed(key, &Listing::of(&folder).unwrap()));
-        std::fs::write(&file, "[]").unwrap();
-        assert!(!cache.is_listed(key, &Listing::of(&folder).unwrap()));
+        // Changed less than a second before it was checked: not trusted.
+        assert!(!cache.vouches_for(key, &recent));
+        assert!(cache.vouches_for(Path::new("other"), &older));
+        assert!(!cache.vouches_for(Path::new("other"), &stamp(2, older.newest)));
+        assert!(!cache.vouches_for(Path::new("other"), &Stamp { count: 4, ..older }));
+        assert!(!Cache::none().vouches_for(Path::new("other"), &older));
     }
 }
