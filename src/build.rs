@@ -17,6 +17,7 @@ use crate::invoice::{self, BillingError, PeriodBooks};
 use crate::issued;
 use crate::model::Period;
 use crate::model::{LeafClass, PeriodData, amount_text};
+use crate::render::verify_page::Signatures;
 use crate::render::{self, TemplateError, Templates};
 use crate::seal::bundle;
 use crate::seal::keys::{KeyError, Signer};
@@ -378,7 +379,7 @@ fn assemble(
         key_id,
     )?;
     clock.start(Stage::Seal);
-    seal(
+    let signed = seal(
         &mut files,
         project,
         &books,
@@ -388,7 +389,7 @@ fn assemble(
         stores,
     )?;
     clock.start(Stage::Render);
-    render::verify_page::render(&templates, project, key_id, &mut files)?;
+    render::verify_page::render(&templates, project, key_id, &signed, &mut files)?;
     clock.stop();
     let built = Built {
         files: files.len(),
@@ -630,13 +631,14 @@ fn seal(
     reviews: &[Review],
     signer: Option<&Signer>,
     stores: Vec<sealed::Stored>,
-) -> Result<(), BuildError> {
+) -> Result<Signatures, BuildError> {
     let key_id = signer.map(|s| s.key_id.clone());
     let agency = &project.config.agency.name;
     // Each client's last bundle: its `seq` and the SHA-256 of its manifest.
     let mut chain: HashMap<&str, (u64, Hash)> = HashMap::new();
-    // Each client's signing keys, by key id, and their public keys.
-    let mut signed_by: HashMap<&str, BTreeSet<String>> = HashMap::new();
+    // Each client's bundles, by period, with the key id that signed each; and the
+    // public keys, by key id.
+    let mut signed = Signatures::new();
     let mut public: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     if let Some(signer) = signer {
         public.insert(
@@ -664,9 +666,8 @@ fn seal(
                     });
                 }
                 chain.insert(client_id, (issued.seq, issued.sums));
-                if let Some(key_id) = issued.key_id {
-                    signed_by.entry(client_id).or_default().insert(key_id);
-                }
+                let bundles = signed.entry(client_id.to_owned()).or_default();
+                bundles.insert(data.period, issued.key_id);
             }
             public.extend(stored.keys);
             for (folder, listing) in stored.bundles {
@@ -753,12 +754,8 @@ fn seal(
             let client_id = account.client_id.as_str();
             files.extend(added);
             chain.insert(client_id, (seq, sums));
-            if let Some(key_id) = &key_id {
-                signed_by
-                    .entry(client_id)
-                    .or_default()
-                    .insert(key_id.clone());
-            }
+            let bundles = signed.entry(client_id.to_owned()).or_default();
+            bundles.insert(data.period, key_id.clone());
         }
         let mut sources: Vec<SourceCount> = data
             .exports
@@ -793,10 +790,11 @@ fn seal(
         bundle::close(files, &mut added, &folder, signer)?;
         files.extend(added);
     }
-    for (client_id, key_ids) in signed_by {
+    for (client_id, bundles) in &signed {
         let portal = Path::new("clients").join(client_id);
+        let key_ids: BTreeSet<&String> = bundles.values().flatten().collect();
         for key_id in key_ids {
-            if let Some(pem) = public.get(&key_id) {
+            if let Some(pem) = public.get(key_id) {
                 let named = format!("{key_id}.pub.pem");
                 files.insert(portal.join("keys").join(named), pem)?;
             }
@@ -805,7 +803,7 @@ fn seal(
             files.insert(portal.join("agency.pub.pem"), signer.public_pem.as_bytes())?;
         }
     }
-    Ok(())
+    Ok(signed)
 }
 
 /// A client's bundle of an open period, sealed: the files it added to the staging folder
@@ -966,23 +964,23 @@ fn publish(dir: &Path, out: &Path, files: SiteFiles) -> Result<(), BuildError> {
             Ok::<_, WriteError>(placed)
         })
         .collect::<Result<_, _>>()?;
-    let mut moved = Vec::new();
-    let swapped = (|| {
-        for ((folder, _), placed) in linked.iter().zip(&placed) {
-            if matches!(placed, Placed::Vouched | Placed::Moved) {
-                let target = staging.dir().join(folder);
-                if let Some(parent) = target.parent() {
-                    std::fs::create_dir_all(parent).map_err(io(parent))?;
-                }
-                std::fs::rename(out.join(folder), &target).map_err(io(&target))?;
-                moved.push(folder);
-            }
-        }
-        swap(staging.dir(), out)
-    })();
+    // Each folder moved over by its own rename, every core at once.
+    let moves: Vec<Result<&PathBuf, BuildError>> = (linked.par_iter().zip(&placed))
+        .filter(|(_, placed)| matches!(placed, Placed::Vouched | Placed::Moved))
+        .map(|((folder, _), _)| {
+            let target = staging.dir().join(folder);
+            site::in_folder(&target, || std::fs::rename(out.join(folder), &target))?;
+            Ok(folder)
+        })
+        .collect();
+    let (moved, failed): (Vec<_>, Vec<_>) = moves.into_iter().partition(Result::is_ok);
+    let swapped = match failed.into_iter().next() {
+        Some(failed) => failed.map(|_| ()),
+        None => swap(staging.dir(), out),
+    };
     if swapped.is_err() {
         // The previous site as it was.
-        for folder in moved {
+        for folder in moved.into_iter().flatten() {
             let _ = std::fs::rename(staging.dir().join(folder), out.join(folder));
         }
         return swapped;

@@ -227,7 +227,10 @@ fn settled_sealed_bundles_are_vouched_for_by_the_cache_and_still_caught_when_cha
         format!("periods/2026-10/sealed/{bundle}"),
         published.to_str().unwrap().to_owned(),
     ] {
-        assert!(cache.lines().any(|l| l.ends_with(&format!("  {key}"))), "{cache}");
+        assert!(
+            cache.lines().any(|l| l.ends_with(&format!("  {key}"))),
+            "{cache}"
+        );
     }
 
     // The site's copy of a bundle: a file replaced is linked to the store again.

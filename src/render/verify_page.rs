@@ -1,15 +1,14 @@
 //! Each portal's `verify.html` and its script `verify.js`: checks 1–4 of seal.md in the
 //! client's browser, with WebCrypto (docs/verify.md, "In your browser").
 //!
-//! Rendered after sealing, from the sealed files themselves: the page lists the
-//! portal's bundles and carries every public key that signed one of them (the keys of
+//! Rendered after sealing, from what sealing did: the page lists the portal's bundles
+//! and carries every public key that signed one of them (the keys of
 //! `keys/<key_id>.pub.pem`, sealed periods' included), so a check opened from
 //! `file://` needs no key from anywhere. Both files are navigation, outside every bundle.
 
 use super::{Frame, Link, Page, RenderError, Templates, format};
 use crate::model::{Period, Project};
 use crate::seal::keys::{hex, key_id};
-use crate::seal::statement::{BundleStatement, STATEMENT};
 use crate::site::{SiteFiles, WriteError};
 use ed25519_dalek::VerifyingKey;
 use ed25519_dalek::pkcs8::DecodePublicKey;
@@ -42,12 +41,17 @@ struct TrustedKey {
     signed: Vec<String>,
 }
 
+/// Each client's bundles, by client id and period, with the key id that signed each
+/// (none in an unsigned preview), as sealed or read back from the store.
+pub type Signatures = BTreeMap<String, BTreeMap<Period, Option<String>>>;
+
 /// Adds `verify.html` and `verify.js` to every client portal among `files`.
 /// `key_id`: the key this build signs with; none for an unsigned preview.
 pub fn render(
     templates: &Templates,
     project: &Project,
     key_id: Option<&str>,
+    signed: &Signatures,
     files: &mut SiteFiles,
 ) -> Result<(), RenderError> {
     let script = templates.render("verify.js", &serde_json::json!({}))?;
@@ -56,7 +60,8 @@ pub fn render(
         if !files.contains(&portal.join("index.html")) {
             continue;
         }
-        let bundles = bundles(files, &portal, project)?;
+        let none = BTreeMap::new();
+        let bundles = signed.get(&client.client_id).unwrap_or(&none);
         let frame = Frame {
             agency: project.config.agency.name.clone(),
             client: Some(client.name.clone()),
@@ -87,7 +92,7 @@ pub fn render(
                     label: format::period(*period),
                 })
                 .collect(),
-            keys: trusted_keys(files, &portal, &bundles)?,
+            keys: trusted_keys(files, &portal, bundles)?,
         };
         let html = templates.render(
             "verify.html",
@@ -100,24 +105,6 @@ pub fn render(
         files.insert(portal.join("verify.js"), &script)?;
     }
     Ok(())
-}
-
-/// The bundles of the portal at `portal`: each period's folder holding a
-/// `statement.json`, with the key id its statement names.
-fn bundles(
-    files: &SiteFiles,
-    portal: &Path,
-    project: &Project,
-) -> Result<BTreeMap<Period, Option<String>>, WriteError> {
-    let mut bundles = BTreeMap::new();
-    for data in &project.periods {
-        let path = portal.join(data.period.to_string()).join(STATEMENT);
-        if let Some(bytes) = files.read(&path).transpose()? {
-            let statement = serde_json::from_slice::<BundleStatement>(&bytes).ok();
-            bundles.insert(data.period, statement.and_then(|s| s.key_id));
-        }
-    }
-    Ok(bundles)
 }
 
 /// Every public key in the portal's `keys/` folder, with the periods each signed.
