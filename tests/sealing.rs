@@ -99,6 +99,25 @@ fn tree(root: &Path) -> Vec<(String, Vec<u8>)> {
     files
 }
 
+/// The bundles sealed for 2026-10 in `two_periods`.
+const OCTOBER: [&str; 4] = [
+    "agency/2026-10",
+    "clients/acme/2026-10",
+    "clients/beta/2026-10",
+    "clients/kobe/2026-10",
+];
+
+/// Each of `bundles` is in the site byte for byte as in the store.
+fn published_as_stored(site: &Path, store: &Path, bundles: &[&str]) {
+    for bundle in bundles {
+        assert_eq!(
+            tree(&site.join(bundle)),
+            tree(&store.join(bundle)),
+            "{bundle}"
+        );
+    }
+}
+
 fn verify(bundle: &Path, keys: &[&Path], prev: Option<&Path>) -> Output {
     let mut args = vec!["verify".to_owned(), bundle.display().to_string()];
     for key in keys {
@@ -143,17 +162,7 @@ fn sealing_stores_the_bundles_and_a_build_publishes_them_as_stored() {
 
     project.build_ok();
     let site = project.site();
-    for bundle in [
-        "clients/acme/2026-10",
-        "clients/kobe/2026-10",
-        "agency/2026-10",
-    ] {
-        assert_eq!(
-            tree(&site.join(bundle)),
-            tree(&store.join(bundle)),
-            "{bundle}"
-        );
-    }
+    published_as_stored(&site, &store, &OCTOBER);
     // The open period chains to the sealed one.
     let public = test_public(&fixture);
     for client in ["beta", "kobe"] {
@@ -192,18 +201,7 @@ fn a_rebuild_restores_a_published_sealed_bundle_and_reuses_an_untouched_one() {
     let untouched = site.join("clients/beta/2026-10/invoice.json");
     let before = inode(&untouched);
     project.build_ok();
-    for bundle in [
-        "clients/acme/2026-10",
-        "clients/kobe/2026-10",
-        "agency/2026-10",
-        "clients/beta/2026-10",
-    ] {
-        assert_eq!(
-            tree(&site.join(bundle)),
-            tree(&store.join(bundle)),
-            "{bundle}"
-        );
-    }
+    published_as_stored(&site, &store, &OCTOBER);
     assert_eq!(inode(&site.join(page)), inode(&store.join(page)));
     assert_eq!(inode(&untouched), before);
 }
@@ -239,7 +237,7 @@ fn settled_sealed_bundles_are_vouched_for_by_the_cache_and_still_caught_when_cha
     std::fs::write(site.join(&page), "forged").unwrap();
     project.build_ok();
     let store = fixture.file("periods/2026-10/sealed");
-    assert_eq!(tree(&published), tree(&store.join(bundle)));
+    published_as_stored(&site, &store, &[bundle]);
 
     // The store: a page edited, or a file slipped into a bundle, is caught.
     let stored = store.join(&page);

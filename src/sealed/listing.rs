@@ -243,13 +243,19 @@ mod tests {
         listing.files.clone()
     }
 
+    /// A folder `name` in `dir` holding `x.json` and `data/e.csv`.
+    fn bundle(dir: &Path, name: &str) -> PathBuf {
+        let folder = dir.join(name);
+        std::fs::create_dir_all(folder.join("data")).unwrap();
+        std::fs::write(folder.join("x.json"), "{}").unwrap();
+        std::fs::write(folder.join("data/e.csv"), "1,2\n").unwrap();
+        folder
+    }
+
     #[test]
     fn a_stamp_changes_with_any_file_or_folder_and_naming_the_files_gives_the_same() {
         let temp = tempfile::tempdir().unwrap();
-        let a = temp.path().join("a");
-        std::fs::create_dir_all(a.join("data")).unwrap();
-        std::fs::write(a.join("x.json"), "{}").unwrap();
-        std::fs::write(a.join("data/e.csv"), "1,2\n").unwrap();
+        let a = bundle(temp.path(), "a");
         let first = Listing::of(&a).unwrap();
         assert_eq!(first.files, ["data/e.csv", "x.json"]);
         assert_eq!(first.stamp.count, 4);
@@ -289,10 +295,7 @@ mod tests {
     #[test]
     fn a_copy_is_linked_only_as_the_same_inodes_and_its_shape_follows_its_folders() {
         let temp = tempfile::tempdir().unwrap();
-        let a = temp.path().join("a");
-        std::fs::create_dir_all(a.join("data")).unwrap();
-        std::fs::write(a.join("x.json"), "{}").unwrap();
-        std::fs::write(a.join("data/e.csv"), "1,2\n").unwrap();
+        let a = bundle(temp.path(), "a");
         let store = Listing::of(&a).unwrap();
         assert!(store.linked_at(&a));
 
