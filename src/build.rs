@@ -919,12 +919,11 @@ fn absolute(path: &Path) -> std::io::Result<PathBuf> {
 enum Placed {
     /// Moved over from the previous site, which the cache vouched held its links.
     Vouched,
-    /// Moved over from the previous site, whose directory entries named its links.
-    Moved,
-    /// Hard-linked to the store.
+    /// Moved over from the previous site, whose directory entries named its links;
+    /// with the stamp of its folders taken before that check, and when.
+    Moved(Option<(sealed::Stamp, i128)>),
+    /// Hard-linked to the store, or copied where links are refused.
     Linked,
-    /// Copied from the store (the site is on another file system).
-    Copied,
 }
 
 /// Puts the site of `files` (its staging folder beside `out`) in place of `out`: each
@@ -934,7 +933,8 @@ enum Placed {
 /// hard-linked into the staging folder where the file system allows (their bytes are a
 /// sealed store's, immutable), or copied. Then the staging folder is renamed to `out`;
 /// on any failure the previous site stays as it was and the staging folder is deleted.
-/// Last, the cache records the stamp of each linked folder as now published.
+/// Last, the cache records the stamp of each folder moved over on the strength of its
+/// directory entries, as it was when they were read, for the next build.
 fn publish(dir: &Path, out: &Path, files: SiteFiles) -> Result<(), BuildError> {
     use rayon::prelude::*;
     let (staging, linked) = files.into_parts();
@@ -945,28 +945,27 @@ fn publish(dir: &Path, out: &Path, files: SiteFiles) -> Result<(), BuildError> {
         .par_iter()
         .map(|(folder, listing)| {
             let previous = out.join(folder);
-            let shape = listing.shape_at(&previous);
-            if shape.is_ok_and(|shape| cache.vouches_for(&previous, &shape)) {
+            let checked = sealed::cache::now();
+            let shape = listing.shape_at(&previous).ok();
+            if shape.is_some_and(|shape| cache.vouches_for(&previous, &shape)) {
                 return Ok(Placed::Vouched);
             }
             if listing.linked_at(&previous) {
-                return Ok(Placed::Moved);
+                return Ok(Placed::Moved(shape.map(|shape| (shape, checked))));
             }
-            let mut placed = Placed::Linked;
             for (name, source) in listing.on_disk() {
                 let target = staging.dir().join(folder).join(name);
                 let linked = site::in_folder(&target, || std::fs::hard_link(&source, &target));
                 if linked.is_err() {
                     site::in_folder(&target, || std::fs::copy(&source, &target))?;
-                    placed = Placed::Copied;
                 }
             }
-            Ok::<_, WriteError>(placed)
+            Ok::<_, WriteError>(Placed::Linked)
         })
         .collect::<Result<_, _>>()?;
     // Each folder moved over by its own rename, every core at once.
     let moves: Vec<Result<&PathBuf, BuildError>> = (linked.par_iter().zip(&placed))
-        .filter(|(_, placed)| matches!(placed, Placed::Vouched | Placed::Moved))
+        .filter(|(_, placed)| matches!(placed, Placed::Vouched | Placed::Moved(_)))
         .map(|((folder, _), _)| {
             let target = staging.dir().join(folder);
             site::in_folder(&target, || std::fs::rename(out.join(folder), &target))?;
@@ -985,11 +984,12 @@ fn publish(dir: &Path, out: &Path, files: SiteFiles) -> Result<(), BuildError> {
         }
         return swapped;
     }
-    let checked = sealed::cache::now();
+    // A folder moved over is recorded as it was checked, if moving left it so (a move
+    // changes neither a folder's inode nor its modification time).
     (linked.par_iter().zip(placed)).for_each(|((folder, listing), placed)| {
         let at = out.join(folder);
-        if matches!(placed, Placed::Moved | Placed::Linked)
-            && let Ok(shape) = listing.shape_at(&at)
+        if let Placed::Moved(Some((shape, checked))) = placed
+            && listing.shape_at(&at).is_ok_and(|now| now == shape)
         {
             cache.record_stamp(&at, &shape, checked);
         }

@@ -204,6 +204,16 @@ fn a_rebuild_restores_a_published_sealed_bundle_and_reuses_an_untouched_one() {
     published_as_stored(&site, &store, &OCTOBER);
     assert_eq!(inode(&site.join(page)), inode(&store.join(page)));
     assert_eq!(inode(&untouched), before);
+
+    // The site's copy moved out and a link to it left in its place: the new site holds
+    // the bundle itself, not a link out of the site.
+    let bundle = site.join("clients/acme/2026-10");
+    let elsewhere = fixture.file("elsewhere");
+    std::fs::rename(&bundle, &elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &bundle).unwrap();
+    project.build_ok();
+    assert!(std::fs::symlink_metadata(&bundle).unwrap().is_dir());
+    published_as_stored(&site, &store, &OCTOBER);
 }
 
 #[test]

@@ -1,15 +1,16 @@
 //! The size-and-mtime cache of sealed files (seal.md): as git's index does, a file
 //! whose size and modification time match its last check is not re-hashed, and a sealed
-//! bundle whose [`Listing`] matches its last verification is not verified again.
+//! bundle whose [`Stamp`] matches its last verification is not verified again.
 //!
-//! It lives in `<project>/.tallyseal/checked`, one line per file or bundle folder
-//! checked: `<sha256>  <size>  <mtime ns>  <checked ns>  <path>`, the path relative to
-//! the project (absolute for a published copy of a bundle, outside it). For a folder,
+//! It lives in `<project>/.tallyseal/checked`, one line per file or folder checked:
+//! `<sha256>  <size>  <mtime ns>  <checked ns>  <path>`, the path relative to the
+//! project (absolute for the built site's copy of a bundle, outside it). For a folder,
 //! the first three are its [`Stamp`]: a hash, a count and the newest modification time
 //! of what it stamps. An entry is trusted only if the file (everything the folder's
-//! stamp covers) was last modified at least a second before it was checked, so a write in the same instant as a check is never missed (git's "racily
-//! clean" rule). The cache is a hint: one that cannot be read is empty, one that cannot
-//! be written is skipped, and `check --deep` ignores it.
+//! stamp covers) was last modified at least a second before it was checked, so a write
+//! in the same instant as a check is never missed (git's "racily clean" rule). The cache
+//! is a hint: one that cannot be read is empty, one that cannot be written is skipped,
+//! and `check --deep` ignores it.
 
 use super::listing::Stamp;
 use crate::seal::keys::hex;

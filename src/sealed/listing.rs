@@ -10,8 +10,8 @@
 //!   names its files, it is stamped without reading a directory ([`Listing::named`]).
 //! - The previous site's copy of a bundle holds hard links of its files when its
 //!   directory entries name the same inodes ([`Listing::linked_at`]); its folders'
-//!   [`Listing::shape_at`] stamps that, to be vouched for without reading a directory
-//!   the next time.
+//!   [`Listing::shape_at`], taken before that check, stamps it, to be vouched for
+//!   without reading a directory the next time.
 
 use super::cache;
 use crate::seal::merkle::Hash;
@@ -73,7 +73,7 @@ impl Listing {
     /// folder added beside them changes a folder's modification time, so the stamp.
     pub fn named(folder: &Path, names: Vec<String>) -> std::io::Result<Listing> {
         let listed_at = cache::now();
-        let stat = |name: &str| std::fs::symlink_metadata(folder.join(name));
+        let stat = |name: &str| std::fs::symlink_metadata(within(folder, name));
         let folders = (folders_of(&names).into_iter())
             .map(|name| Ok((name.to_owned(), stat(name)?)))
             .collect::<std::io::Result<_>>()?;
@@ -117,10 +117,14 @@ impl Listing {
     /// Reads the folder's directories (their entries carry the inode numbers) and
     /// `stat`s the folder alone.
     pub fn linked_at(&self, folder: &Path) -> bool {
-        let (Ok(meta), Ok((found, folders))) = (std::fs::metadata(folder), entries(folder)) else {
+        let Ok(meta) = std::fs::symlink_metadata(folder) else {
             return false;
         };
-        found.len() == self.files.len()
+        let Ok((found, folders)) = entries(folder) else {
+            return false;
+        };
+        meta.is_dir()
+            && found.len() == self.files.len()
             && folders
                 .iter()
                 .map(String::as_str)
@@ -132,12 +136,15 @@ impl Listing {
     /// The stamp of the folders of `folder` that this listing's files lie in, and of
     /// this listing: while no entry of those folders is added, removed or renamed, and
     /// this listing's stamp holds, `folder` holds what it held when stamped. `stat`s
-    /// each folder; reads no directory.
+    /// each folder; reads no directory. Like every modification time, a folder's can be
+    /// set back by hand (`touch -d`): a file replaced in the site's copy of a bundle
+    /// whose folder's time is then reset is not seen until that copy is rebuilt (the
+    /// bundle no longer verifies there, so `tallyseal verify` shows it).
     pub fn shape_at(&self, folder: &Path) -> std::io::Result<Stamp> {
         let mut stamp = Stamper::default();
         stamp.hasher.update(self.stamp.hash);
         for name in folders_of(&self.files) {
-            let meta = std::fs::symlink_metadata(folder.join(name))?;
+            let meta = std::fs::symlink_metadata(within(folder, name))?;
             if !meta.is_dir() {
                 return Err(std::io::ErrorKind::NotADirectory.into());
             }
@@ -194,6 +201,15 @@ impl Stamper {
             count: self.count,
             newest: self.newest.unwrap_or(i128::MIN),
         }
+    }
+}
+
+/// The path of `relative` in `folder`: `folder` itself for `""` (never with a trailing
+/// slash, which would follow a symbolic link).
+fn within(folder: &Path, relative: &str) -> PathBuf {
+    match relative {
+        "" => folder.to_owned(),
+        _ => folder.join(relative),
     }
 }
 

@@ -277,7 +277,7 @@ pub fn stored(dir: &Path, period: Period, cache: &Cache) -> Result<Stored, SealE
         let key = folder.strip_prefix(dir).unwrap_or(&folder);
         // Its manifest names its files: stamped without reading a directory, and if
         // the cache vouches for that stamp, not verified again.
-        let sums = std::fs::read(folder.join(SUMS)).ok();
+        let mut sums = read_file(&folder.join(SUMS)).ok();
         let vouched = (sums.as_deref())
             .and_then(|sums| crate::seal::manifest::parse(sums).ok())
             .map(|listed| listed.into_iter().map(|entry| entry.path))
@@ -305,19 +305,30 @@ pub fn stored(dir: &Path, period: Period, cache: &Cache) -> Result<Stored, SealE
                     });
                 }
                 cache.record_stamp(key, &listing.stamp, listing.listed_at);
+                // Read back as verified, not as first read.
+                sums = None;
                 listing
             }
         };
         for (name, path) in listing.on_disk().filter(|(name, _)| read_back(name)) {
-            let bytes = match (name, &sums) {
-                (SUMS, Some(sums)) => sums.clone(),
-                _ => std::fs::read(&path).map_err(io(&path))?,
+            let bytes = match sums.take_if(|_| name == SUMS) {
+                Some(sums) => sums,
+                None => read_file(&path).map_err(io(&path))?,
             };
             stored.files.insert(bundle.join(name), bytes);
         }
         stored.bundles.push((bundle, listing));
     }
     Ok(stored)
+}
+
+/// The bytes of the regular file at `path`; anything else (a pipe, a device, a link)
+/// is refused before it is opened.
+fn read_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    if !std::fs::symlink_metadata(path)?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    std::fs::read(path)
 }
 
 /// The bundle folders of the store at `root` (relative to it, sorted:
@@ -333,14 +344,16 @@ fn layout(
     };
     // The first file at or under `path`, if any, is a stray.
     let stray = |path: &Path| -> Result<(), SealError> {
-        let walk = walkdir::WalkDir::new(path).sort_by_file_name().into_iter();
-        match walk
-            .filter_map(Result::ok)
-            .find(|e| !e.file_type().is_dir())
-        {
-            Some(file) => Err(named(file.path())),
-            None => Ok(()),
+        for entry in walkdir::WalkDir::new(path).sort_by_file_name() {
+            let entry = entry.map_err(|e| SealError::Io {
+                path: e.path().unwrap_or(path).to_owned(),
+                source: e.into(),
+            })?;
+            if !entry.file_type().is_dir() {
+                return Err(named(entry.path()));
+            }
         }
+        Ok(())
     };
     // A folder's entries, sorted, each with whether it is a folder.
     let entries = |folder: &Path| -> Result<Vec<(String, bool)>, SealError> {
