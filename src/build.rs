@@ -157,6 +157,14 @@ pub enum BuildError {
     },
     #[error(transparent)]
     Write(#[from] WriteError),
+    #[error(
+        "the new site is in place, but the previous one, moved aside to {}, could not be deleted: {source}; delete it yourself",
+        .previous.display()
+    )]
+    PreviousSiteLeft {
+        previous: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// What a build did.
@@ -312,11 +320,15 @@ pub fn compute(
     }
     // Each sealed period checked and read back on every core at once (they do not
     // depend on each other), gathered in period order.
-    let cache = sealed::Cache::open(&project.dir);
+    // The cache, opened only if a sealed period was not read ahead.
+    let cache = std::sync::OnceLock::new();
     let read_back = |(data, ahead): (&PeriodData, _)| -> Result<_, BuildError> {
         let stored = match ahead {
             Some(stored) => stored?,
-            None => sealed::read(&project.dir, data.period, &cache)?,
+            None => {
+                let cache = cache.get_or_init(|| sealed::Cache::open(&project.dir));
+                sealed::read(&project.dir, data.period, cache)?
+            }
         };
         let issued = issued::read(project, data, &stored.files)?;
         Ok((issued, stored))
@@ -335,7 +347,9 @@ pub fn compute(
         reviews.push(issued.review);
         stores.push(stored);
     }
-    cache.save();
+    if let Some(cache) = cache.into_inner() {
+        cache.save();
+    }
     let books = invoice::bill_after(project, books)?;
     let statements = account::settle_after(project, &books, statements)?;
     let reviews = review_after(project, &books, &statements, key_id, reviews)?;
@@ -974,16 +988,19 @@ fn publish(dir: &Path, out: &Path, files: SiteFiles) -> Result<(), BuildError> {
         .collect();
     let (moved, failed): (Vec<_>, Vec<_>) = moves.into_iter().partition(Result::is_ok);
     let swapped = match failed.into_iter().next() {
-        Some(failed) => failed.map(|_| ()),
+        Some(failed) => failed.map(|_| None),
         None => swap(staging.dir(), out),
     };
-    if swapped.is_err() {
-        // The previous site as it was.
-        for folder in moved.into_iter().flatten() {
-            let _ = std::fs::rename(staging.dir().join(folder), out.join(folder));
+    let previous = match swapped {
+        Ok(previous) => previous,
+        Err(error) => {
+            // The previous site as it was.
+            for folder in moved.into_iter().flatten() {
+                let _ = std::fs::rename(staging.dir().join(folder), out.join(folder));
+            }
+            return Err(error);
         }
-        return swapped;
-    }
+    };
     // A folder moved over is recorded as it was checked, if moving left it so (a move
     // changes neither a folder's inode nor its modification time).
     (linked.par_iter().zip(placed)).for_each(|((folder, listing), placed)| {
@@ -995,14 +1012,20 @@ fn publish(dir: &Path, out: &Path, files: SiteFiles) -> Result<(), BuildError> {
         }
     });
     cache.save();
-    Ok(())
+    match previous {
+        Some(previous) => std::fs::remove_dir_all(&previous)
+            .map_err(|source| BuildError::PreviousSiteLeft { previous, source }),
+        None => Ok(()),
+    }
 }
 
-/// Renames `staging` to `out`, moving a previous `out` aside first and deleting it
-/// only once the new site is in place.
-fn swap(staging: &Path, out: &Path) -> Result<(), BuildError> {
+/// Renames `staging` to `out`, moving a previous `out` aside first; returns where the
+/// previous site now is, for the caller to delete once the new one is in place.
+fn swap(staging: &Path, out: &Path) -> Result<Option<PathBuf>, BuildError> {
     if !out.exists() {
-        return std::fs::rename(staging, out).map_err(io(out));
+        return std::fs::rename(staging, out)
+            .map(|()| None)
+            .map_err(io(out));
     }
     let previous = beside(out, "old");
     std::fs::rename(out, &previous).map_err(io(out))?;
@@ -1010,5 +1033,5 @@ fn swap(staging: &Path, out: &Path) -> Result<(), BuildError> {
         let _ = std::fs::rename(&previous, out);
         return Err(io(out)(e));
     }
-    std::fs::remove_dir_all(&previous).map_err(io(&previous))
+    Ok(Some(previous))
 }
