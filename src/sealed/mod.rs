@@ -239,16 +239,16 @@ pub fn in_bundle_of(path: &Path, period: Period) -> bool {
     let period = period.to_string();
     let parts: Vec<&std::ffi::OsStr> = path.components().map(|c| c.as_os_str()).collect();
     match parts.as_slice() {
-        [first, _, p, _, ..] => *first == "clients" && *p == period.as_str(),
-        [first, p, _, ..] => *first == "agency" && *p == period.as_str(),
+        [first, _, p, _, ..] if *first == "clients" => *p == period.as_str(),
+        [first, p, _, ..] if *first == "agency" => *p == period.as_str(),
         _ => false,
     }
 }
 
 /// Reads the store of a sealed period: nothing but the period's bundles and the public
 /// keys that signed them, each bundle verifying (checks 1–4 of seal.md, against the
-/// keys stored beside them), the agency's among them. A bundle whose [`Listing`]
-/// `cache` recorded when it last verified is not verified again.
+/// keys stored beside them), the agency's among them. A bundle whose [`Stamp`] `cache`
+/// recorded when it last verified is not verified again.
 pub fn stored(dir: &Path, period: Period, cache: &Cache) -> Result<Stored, SealError> {
     let root = folder(dir, period).join(STORE);
     let (bundles, key_files) = layout(dir, &root, period)?;
@@ -458,6 +458,21 @@ pub fn store(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_path_is_in_a_bundle_of_its_period_at_any_depth() {
+        let period = Period::parse("2026-10").unwrap();
+        let inside = |path: &str| in_bundle_of(Path::new(path), period);
+        assert!(inside("clients/acme/2026-10/index.html"));
+        assert!(inside("clients/acme/2026-10/data/e.csv"));
+        assert!(inside("agency/2026-10/sources.json"));
+        assert!(inside("agency/2026-10/lines/x/y.csv"));
+        assert!(!inside("clients/acme/2026-11/index.html"));
+        assert!(!inside("clients/acme/2026-10"));
+        assert!(!inside("clients/acme/index.html"));
+        assert!(!inside("agency/2026-11/sources.json"));
+        assert!(!inside("other/2026-10/x/y"));
+    }
 
     #[test]
     fn a_lock_reads_back() {
