@@ -275,6 +275,7 @@ pub fn build(
     let (loaded, stores) = rayon::join(|| Project::load_open(dir), || sealed::read_all(dir));
     let mut loaded = loaded?;
     let signer = signer(&loaded.project, options, &mut loaded.warnings)?;
+    sweep_beside(&out);
     let staging = Staging::create(beside(&out, "new"))?;
     let (mut built, files) = assemble(loaded, stores, signer.as_ref(), &mut clock, staging)?;
     clock.start(Stage::Write);
@@ -457,9 +458,9 @@ pub fn seal_period(dir: &Path, period: Period) -> Result<(Vec<Warning>, SealOutc
         current: None,
         done: Vec::new(),
     };
-    let staging = dir
-        .join(sealed::TOOL_DIR)
-        .join(format!("seal-{}", std::process::id()));
+    let tool = dir.join(sealed::TOOL_DIR);
+    site::sweep_abandoned(&tool, "seal-");
+    let staging = tool.join(format!("seal-{}", std::process::id()));
     let staging = Staging::create(staging)?;
     let (built, mut files) = assemble(
         loaded,
@@ -906,11 +907,30 @@ fn check_output(dir: &Path, out: &Path) -> Result<PathBuf, BuildError> {
 
 /// A hidden folder beside `out`, this process's own: `.<out name>.tallyseal-<what>-<pid>`.
 fn beside(out: &Path, what: &str) -> PathBuf {
+    out.with_file_name(format!(
+        "{}{}",
+        beside_prefix(out, what),
+        std::process::id()
+    ))
+}
+
+/// The name of [`beside`]'s folders but the process id.
+fn beside_prefix(out: &Path, what: &str) -> String {
     let name = out
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    out.with_file_name(format!(".{name}.tallyseal-{what}-{}", std::process::id()))
+    format!(".{name}.tallyseal-{what}-")
+}
+
+/// Deletes what killed builds left beside `out`: their staging folders, and the
+/// previous site a build had moved aside, once a site is in place again.
+fn sweep_beside(out: &Path) {
+    let Some(parent) = out.parent() else { return };
+    site::sweep_abandoned(parent, &beside_prefix(out, "new"));
+    if out.is_dir() {
+        site::sweep_abandoned(parent, &beside_prefix(out, "old"));
+    }
 }
 
 /// `path` made absolute and free of `.` and `..`, without following links.

@@ -92,6 +92,29 @@ pub fn in_folder<T>(target: &Path, make: impl Fn() -> std::io::Result<T>) -> Res
     }
 }
 
+/// Deletes the folders of `dir` named `<prefix><pid>` whose process is gone: staging
+/// folders of builds or seals killed before they could clean up (a destructor does not
+/// run on `SIGKILL`). Only where `/proc` tells which processes are alive; best effort.
+pub fn sweep_abandoned(dir: &Path, prefix: &str) {
+    let proc = Path::new("/proc");
+    if !proc.join("self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let pid = (name.to_str())
+            .and_then(|name| name.strip_prefix(prefix))
+            .and_then(|pid| pid.parse::<u32>().ok());
+        let gone = pid.is_some_and(|pid| !proc.join(pid.to_string()).exists());
+        if gone && entry.file_type().is_ok_and(|t| t.is_dir()) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
 impl Drop for Staging {
     /// A staging folder still there when dropped was never published: nothing of it is
     /// wanted.

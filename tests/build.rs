@@ -134,6 +134,43 @@ fn a_failed_build_leaves_the_previous_site_as_it_was() {
 }
 
 #[test]
+fn a_build_clears_what_killed_builds_left_beside_the_site() {
+    let fixture = common::Fixture::valid();
+    let temp = tempfile::tempdir().unwrap();
+    let out = temp.path().join("site");
+    // No process has a pid above Linux's largest (4,194,304); this test's is alive.
+    let dead = 4_194_305;
+    let alive = std::process::id();
+    let left = [
+        format!(".site.tallyseal-new-{dead}"),
+        format!(".site.tallyseal-old-{dead}"),
+    ];
+    let kept = [
+        format!(".site.tallyseal-new-{alive}"),
+        format!(".other.tallyseal-new-{dead}"),
+        ".site.tallyseal-new-notapid".to_owned(),
+    ];
+    for name in left.iter().chain(&kept) {
+        std::fs::create_dir_all(temp.path().join(name).join("clients")).unwrap();
+        std::fs::write(temp.path().join(name).join("clients/x.html"), "x").unwrap();
+    }
+    // The first build has no site yet: a previous site moved aside is not swept.
+    assert!(build(fixture.path(), &out).status.success());
+    assert!(!temp.path().join(&left[0]).exists());
+    assert!(temp.path().join(&left[1]).exists());
+    assert!(build(fixture.path(), &out).status.success());
+    let mut found: Vec<String> = std::fs::read_dir(temp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    found.sort();
+    let mut expected: Vec<String> = kept.to_vec();
+    expected.push("site".into());
+    expected.sort();
+    assert_eq!(found, expected);
+}
+
+#[test]
 fn a_build_failing_after_writing_files_leaves_nothing_behind() {
     // The signing key lies among the attachments and a checklist step cites it: the
     // build stops at copying it, after every page was written to the staging folder.

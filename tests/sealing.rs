@@ -141,6 +141,8 @@ fn test_public(fixture: &Fixture) -> PathBuf {
 fn sealing_stores_the_bundles_and_a_build_publishes_them_as_stored() {
     let fixture = two_periods();
     let project = Project::new(&fixture);
+    // Left by a seal that was killed (no process has a pid above 4,194,304).
+    fixture.write(".tallyseal/seal-4194305/clients/x.html", "x");
     let said = ok(project.seal("2026-10"));
     assert!(said.contains("sealed 2026-10: 4 bundles"), "{said}");
     let store = fixture.file("periods/2026-10/sealed");
@@ -153,7 +155,8 @@ fn sealing_stores_the_bundles_and_a_build_publishes_them_as_stored() {
         .collect();
     assert_eq!(locked, ["exports/adsrv_oct.csv", "exports/plat_oct.csv"]);
     assert!(lock.lines().all(|l| l.len() > 68), "{lock}");
-    // The seal staged its files in the project's tool folder and left nothing there.
+    // The seal staged its files in the project's tool folder and left nothing there,
+    // nor what the killed seal had left.
     let tool = fixture.file(".tallyseal");
     let staged: Vec<_> = std::fs::read_dir(&tool)
         .map(|d| d.map(|e| e.unwrap().file_name()).collect())
