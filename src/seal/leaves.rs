@@ -249,6 +249,27 @@ mod tests {
         assert_eq!(pieces("h\n\"open,1\n2\n", 0), ["h\n", "\"open,1\n2\n"]);
     }
 
+    /// The leaves of `bytes` (skipping `skip` preamble lines), fed to the splitter
+    /// `chunk` bytes at a time.
+    fn fed_in_pieces(bytes: &[u8], skip: u64, chunk: usize) -> Vec<Range<usize>> {
+        let mut splitter = LeafSplitter::new(skip);
+        let mut leaves = Vec::new();
+        let (mut start, mut scanned) = (0, 0);
+        for piece in bytes.chunks(chunk) {
+            let end = scanned + piece.len();
+            while let Some(len) = splitter.next_end(&bytes[scanned..end]) {
+                scanned += len;
+                leaves.push(start..scanned);
+                start = scanned;
+            }
+            scanned = end;
+        }
+        if start < bytes.len() {
+            leaves.push(start..bytes.len());
+        }
+        leaves
+    }
+
     /// The byte-by-byte state machine alone: what the fast path must agree with.
     fn reference(bytes: &[u8]) -> Vec<Range<usize>> {
         let (mut leaves, mut start, mut state) = (Vec::new(), 0, State::FieldStart);
@@ -279,22 +300,7 @@ mod tests {
             bytes in proptest::collection::vec(proptest::sample::select(b"a,\"\n\r".to_vec()), 0..60),
             chunk in 1usize..9,
         ) {
-            let mut splitter = LeafSplitter::new(0);
-            let mut leaves = Vec::new();
-            let (mut start, mut scanned) = (0, 0);
-            for piece in bytes.chunks(chunk) {
-                let end = scanned + piece.len();
-                while let Some(len) = splitter.next_end(&bytes[scanned..end]) {
-                    scanned += len;
-                    leaves.push(start..scanned);
-                    start = scanned;
-                }
-                scanned = end;
-            }
-            if start < bytes.len() {
-                leaves.push(start..bytes.len());
-            }
-            proptest::prop_assert_eq!(leaves, reference(&bytes));
+            proptest::prop_assert_eq!(fed_in_pieces(&bytes, 0, chunk), reference(&bytes));
         }
     }
 
@@ -304,21 +310,7 @@ mod tests {
         for skip in 0..3 {
             let whole = split(text, skip);
             for chunk in 1..text.len() {
-                let mut splitter = LeafSplitter::new(skip);
-                let mut ends = Vec::new();
-                let (mut leaf_start, mut scanned) = (0, 0);
-                while scanned < text.len() {
-                    let fed = (scanned + chunk).min(text.len());
-                    while let Some(len) = splitter.next_end(&text[scanned..fed]) {
-                        scanned += len;
-                        ends.push(leaf_start..scanned);
-                        leaf_start = scanned;
-                    }
-                    scanned = fed;
-                }
-                if leaf_start < text.len() {
-                    ends.push(leaf_start..text.len());
-                }
+                let ends = fed_in_pieces(text, skip, chunk);
                 assert_eq!(ends, whole, "skip {skip}, chunk {chunk}");
             }
         }
