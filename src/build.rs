@@ -706,7 +706,10 @@ fn seal(
             let mut leaves: BTreeMap<usize, Vec<u64>> = BTreeMap::new();
             for &row in rows.get(client_id).map_or(&[][..], Vec::as_slice) {
                 let origin = &data.rows[row].origin;
-                leaves.entry(origin.export).or_default().push(origin.leaf);
+                leaves
+                    .entry(origin.export())
+                    .or_default()
+                    .push(origin.leaf as u64);
             }
             let mut sources = Vec::new();
             let mut named: HashMap<&std::ffi::OsStr, &Path> = HashMap::new();

@@ -132,7 +132,7 @@ fn tally_exports(data: &PeriodData) -> Vec<Tally> {
         })
         .collect();
     for row in &data.rows {
-        let tally = &mut tallies[row.origin.export];
+        let tally = &mut tallies[row.origin.export()];
         match row.class {
             RowClass::Mapped { .. } => tally.mapped += 1,
             RowClass::Unmapped => tally.unmapped += 1,
@@ -233,7 +233,7 @@ pub fn conservation(
 ) -> Vec<Conservation> {
     let mut outside = vec![0usize; data.exports.len()];
     for row in out_of_flight {
-        outside[data.rows[*row].origin.export] += 1;
+        outside[data.rows[*row].origin.export()] += 1;
     }
     tally_exports(data)
         .into_iter()

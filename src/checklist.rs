@@ -105,7 +105,7 @@ impl Checklist {
 /// `file:line` of a delivery row.
 pub fn row_at(data: &PeriodData, row: usize) -> String {
     let origin = &data.rows[row].origin;
-    Location::line(&data.exports[origin.export].path, origin.line).file_line()
+    Location::line(&data.exports[origin.export()].path, origin.line.into()).file_line()
 }
 
 /// A period's rows by the client they belong to (indices into the period's rows).
@@ -122,10 +122,10 @@ pub fn rows_by_client(project: &Project, data: &PeriodData) -> ClientRows {
     let mut rows: hashbrown::HashMap<&str, Vec<usize>> = hashbrown::HashMap::new();
     for (index, row) in data.rows.iter().enumerate() {
         let original = match row.class {
-            RowClass::Duplicate { of } => of,
-            _ => index,
+            RowClass::Duplicate { of } => &data.rows[of as usize],
+            _ => row,
         };
-        if let RowClass::Mapped { campaign } = &data.rows[original].class
+        if let Some(campaign) = data.rows.campaign(original)
             && let Some(client) = owners.get(&**campaign)
         {
             rows.entry(client).or_default().push(index);
@@ -230,7 +230,7 @@ pub fn client(cp: &ClientPeriod) -> Checklist {
 /// listed in the bundle's signed `SHA256SUMS`, as `statement.json` names it. The build
 /// lists and signs every file of the bundle, so this fails only in an unsigned preview.
 fn sources_sealed(data: &PeriodData, rows: &[usize], key_id: Option<&str>) -> Step {
-    let mut used: Vec<usize> = rows.iter().map(|r| data.rows[*r].origin.export).collect();
+    let mut used: Vec<usize> = rows.iter().map(|r| data.rows[*r].origin.export()).collect();
     used.sort_unstable();
     used.dedup();
     let details = used
@@ -307,7 +307,7 @@ fn no_duplicates(data: &PeriodData, rows: &[usize]) -> Step {
             RowClass::Duplicate { of } => Some(format!(
                 "{} repeats {}: counted once",
                 row_at(data, *r),
-                row_at(data, of)
+                row_at(data, of as usize)
             )),
             _ => None,
         })

@@ -104,6 +104,21 @@ fn fractional_impressions_and_bad_numbers() {
 }
 
 #[test]
+fn impressions_beyond_what_a_row_holds() {
+    let fixture = Fixture::valid();
+    fixture.write(EXPORT, PLAT.replace("1200,12", "18446744073709551616,12"));
+    assert_eq!(
+        fixture.error(),
+        format!(
+            "{EXPORT}:3:3 (column `Impressions`): expected a whole number of at most 18446744073709551615, found \"18446744073709551616\""
+        )
+    );
+    // The largest that fits is read.
+    fixture.write(EXPORT, PLAT.replace("1200,12", "18446744073709551615,12"));
+    assert!(fixture.load().is_ok());
+}
+
+#[test]
 fn unknown_currencies() {
     let fixture = Fixture::valid();
     fixture.write(EXPORT, PLAT.replace("6.00,GBP", "6.00,GPB"));

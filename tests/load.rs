@@ -65,7 +65,7 @@ fn rows_keep_file_line_and_bytes() {
     let rows: Vec<_> = oct
         .rows
         .iter()
-        .filter(|r| r.origin.export == plat)
+        .filter(|r| r.origin.export() == plat)
         .collect();
     assert_eq!(rows.len(), 3);
     assert_eq!(rows[1].origin.line, 3);
@@ -73,7 +73,7 @@ fn rows_keep_file_line_and_bytes() {
     let range = range.start as usize..range.end as usize;
     assert_eq!(&bytes[range], b"111,2026-10-02,1200,12,6.00,GBP\n");
     assert_eq!(rows[1].origin.leaf, 2);
-    assert_eq!(rows[2].metrics.spend.unwrap().to_string(), "3200");
+    assert_eq!(rows[2].metrics.spend().unwrap().to_string(), "3200");
     assert_eq!(rows[2].currency.unwrap().code(), "JPY");
     let export = &oct.exports[plat];
     assert_eq!(export.size, bytes.len() as u64);
@@ -158,10 +158,14 @@ Total: account,,\"1,007\",10,5.01,";
     let plat_rows: Vec<_> = oct
         .rows
         .iter()
-        .filter(|r| oct.exports[r.origin.export].path.ends_with("plat_oct.csv"))
+        .filter(|r| {
+            oct.exports[r.origin.export()]
+                .path
+                .ends_with("plat_oct.csv")
+        })
         .collect();
     assert_eq!(
-        plat_rows[0].metrics.impressions.unwrap().to_string(),
+        plat_rows[0].metrics.impressions().unwrap().to_string(),
         "1000"
     );
     assert!(matches!(plat_rows[1].class, RowClass::Duplicate { .. }));
@@ -201,10 +205,10 @@ fn a_blank_metric_is_not_reported_not_zero() {
         .iter()
         .find(|r| &*r.source_campaign_id == "111")
         .unwrap();
-    assert_eq!(row.metrics.clicks, None);
-    assert_eq!(row.metrics.spend, None);
+    assert_eq!(row.metrics.clicks(), None);
+    assert_eq!(row.metrics.spend(), None);
     assert_eq!(
-        row.metrics.impressions.map(|d| d.to_string()).as_deref(),
+        row.metrics.impressions().map(|d| d.to_string()).as_deref(),
         Some("1000")
     );
 }

@@ -115,14 +115,13 @@ fn identities(project: &Path, site: &Path) -> BTreeMap<String, BTreeSet<Vec<u8>>
             add(&owner_of_line(&change.line_id), &change.change_id);
         }
         for row in &data.rows {
-            let campaign = match &row.class {
-                tallyseal::model::RowClass::Mapped { campaign } => campaign.to_string(),
-                _ => continue,
-            };
-            let Some(owner) = project_data.campaign_owner(&campaign) else {
+            let Some(campaign) = data.rows.campaign(row) else {
                 continue;
             };
-            let export = &data.exports[row.origin.export];
+            let Some(owner) = project_data.campaign_owner(campaign) else {
+                continue;
+            };
+            let export = &data.exports[row.origin.export()];
             let file = std::fs::read(project.join(&export.path)).unwrap();
             let range = export.leaf_range(row.origin.leaf as usize);
             let leaf = &file[range.start as usize..range.end as usize];

@@ -93,9 +93,8 @@ fn render(skip: usize, entries: &[Entry], crlf: bool, final_newline: bool) -> Ex
             } => {
                 let class = if *campaign < 3 {
                     mapped += 1;
-                    RowClass::Mapped {
-                        campaign: "camp".into(),
-                    }
+                    // The only campaign, so the first of the period's.
+                    RowClass::Mapped { campaign: 0 }
                 } else {
                     unmapped += 1;
                     RowClass::Unmapped
@@ -119,7 +118,7 @@ fn render(skip: usize, entries: &[Entry], crlf: bool, final_newline: bool) -> Ex
                     let of = originals[n % originals.len()];
                     duplicate += 1;
                     let record = rows[of].0.clone();
-                    rows.push((record.clone(), RowClass::Duplicate { of }));
+                    rows.push((record.clone(), RowClass::Duplicate { of: of as u32 }));
                     record
                 }
             }
@@ -217,9 +216,11 @@ proptest! {
             let range = export.leaf_range(row.origin.leaf as usize);
             let range = range.start as usize..range.end as usize;
             prop_assert_eq!(&bytes[range], piece.as_bytes());
-            prop_assert_eq!(row.origin.line, *line);
-            prop_assert_eq!(row.origin.leaf, *leaf);
+            prop_assert_eq!(u64::from(row.origin.line), *line);
+            prop_assert_eq!(u64::from(row.origin.leaf), *leaf);
             prop_assert_eq!(&row.class, class);
+            let campaign = oct.rows.campaign(row).map(|c| &**c);
+            prop_assert_eq!(campaign, matches!(class, RowClass::Mapped { .. }).then_some("camp"));
         }
         let t = Summary::of(&project, &[]).all;
         prop_assert_eq!((t.rows_read, t.mapped, t.unmapped, t.duplicate, t.total, t.blank), expected.tally);

@@ -105,13 +105,15 @@ fn a_real_months_anomalies() {
         "a duplicate row"
     );
     // Out of flight: a mapped row dated outside every line of its campaign.
-    let out_of_flight = rows().any(|r| match &r.class {
-        RowClass::Mapped { campaign } => !project
-            .lines
-            .iter()
-            .filter(|l| l.campaign.as_deref() == Some(&**campaign))
-            .any(|l| l.start <= r.date && r.date <= l.end),
-        _ => false,
+    let out_of_flight = project.periods.iter().any(|p| {
+        p.rows.iter().any(|r| match p.rows.campaign(r) {
+            Some(campaign) => !project
+                .lines
+                .iter()
+                .filter(|l| l.campaign.as_deref() == Some(&**campaign))
+                .any(|l| l.start <= r.date && r.date <= l.end),
+            None => false,
+        })
     });
     assert!(out_of_flight, "out-of-flight rows");
 }

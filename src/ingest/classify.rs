@@ -6,9 +6,10 @@ use crate::error::{ErrorKind, Problems};
 use crate::model::{Crosswalk, DeliveryRow, PeriodData, RowClass, SourceConfig};
 use hashbrown::{DefaultHashBuilder, HashTable, hash_table::Entry};
 use std::hash::BuildHasher;
+use std::sync::Arc;
 
 /// What makes two rows the same delivery.
-fn key(row: &DeliveryRow) -> (usize, &str, chrono::NaiveDate, &[std::sync::Arc<str>]) {
+fn key(row: &DeliveryRow) -> (u16, &str, chrono::NaiveDate, &[Arc<str>]) {
     (row.source, &row.source_campaign_id, row.date, &row.grain)
 }
 
@@ -20,34 +21,45 @@ pub fn rows(
 ) {
     // The first row of each key, by index: the table holds indices only, not keys.
     let hasher = DefaultHashBuilder::default();
-    let mut first: HashTable<usize> = HashTable::with_capacity(data.rows.len());
-    for index in 0..data.rows.len() {
+    let mut first: HashTable<u32> = HashTable::with_capacity(data.rows.len());
+    // The campaigns rows map to, each once, and their indices.
+    let mut campaigns: Vec<Arc<str>> = Vec::new();
+    let mut ids: hashbrown::HashMap<&str, u32> = hashbrown::HashMap::new();
+    // Ingest refuses a period of more rows than a `u32` indexes (Rows::MAX).
+    for (index, id) in (0..data.rows.len()).zip(0u32..) {
         let rows = &data.rows;
         let row = &rows[index];
         let hash = hasher.hash_one(key(row));
         let entry = first.entry(
             hash,
-            |&seen| key(&rows[seen]) == key(row),
-            |&seen| hasher.hash_one(key(&rows[seen])),
+            |&seen| key(&rows[seen as usize]) == key(row),
+            |&seen| hasher.hash_one(key(&rows[seen as usize])),
         );
         let class = match entry {
             Entry::Vacant(slot) => {
-                slot.insert(index);
-                match crosswalk.campaign(row.source, &row.source_campaign_id) {
-                    Some(campaign) => RowClass::Mapped {
-                        campaign: campaign.clone(),
-                    },
+                slot.insert(id);
+                match crosswalk.campaign(row.source.into(), &row.source_campaign_id) {
+                    Some(campaign) => {
+                        let next = campaigns.len() as u32;
+                        let campaign_id = *ids.entry(&**campaign).or_insert_with(|| {
+                            campaigns.push(campaign.clone());
+                            next
+                        });
+                        RowClass::Mapped {
+                            campaign: campaign_id,
+                        }
+                    }
                     None => RowClass::Unmapped,
                 }
             }
             Entry::Occupied(seen) => {
                 let of = *seen.get();
-                let earlier = &rows[of];
+                let earlier = &rows[of as usize];
                 if earlier.metrics != row.metrics || earlier.currency != row.currency {
                     let grain = if row.grain.is_empty() {
                         String::new()
                     } else {
-                        let values: Vec<_> = sources[row.source]
+                        let values: Vec<_> = sources[usize::from(row.source)]
                             .grain
                             .iter()
                             .zip(row.grain.iter())
@@ -56,19 +68,19 @@ pub fn rows(
                         format!(", {}", values.join(", "))
                     };
                     let earlier_at = crate::error::Location::line(
-                        &data.exports[earlier.origin.export].path,
-                        earlier.origin.line,
+                        &data.exports[earlier.origin.export()].path,
+                        earlier.origin.line.into(),
                     );
                     let message = format!(
                         "conflicting duplicate: the row at {} has the same source `{}`, campaign id `{}`, date {}{grain} but different metrics; a restated export must replace the stale one",
                         earlier_at.file_line(),
-                        sources[row.source].name,
+                        sources[usize::from(row.source)].name,
                         row.source_campaign_id,
                         row.date,
                     );
                     let at = crate::error::Location::line(
-                        &data.exports[row.origin.export].path,
-                        row.origin.line,
+                        &data.exports[row.origin.export()].path,
+                        row.origin.line.into(),
                     );
                     problems.error(at, ErrorKind::Rule(message));
                 }
@@ -77,4 +89,5 @@ pub fn rows(
         };
         data.rows[index].class = class;
     }
+    data.rows.set_campaigns(campaigns);
 }

@@ -216,6 +216,10 @@ impl Validator<'_> {
                     &name,
                 );
             }
+            // A delivery row numbers its source in 16 bits (model::DeliveryRow).
+            if names.len() > usize::from(u16::MAX) + 1 {
+                self.error(&raw.name, "at most 65,536 [[source]] tables", &name);
+            }
             if let Some(source) = self.source(raw) {
                 sources.push(source);
             }

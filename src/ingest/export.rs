@@ -13,6 +13,7 @@ use crate::seal::leaves::LeafSplitter;
 use crate::seal::merkle::{Tree, TreeBuilder, leaf_hash};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::io::Read;
@@ -161,6 +162,8 @@ struct LeafParser<'a> {
     tree: TreeBuilder,
     /// Line feeds before the current leaf.
     lines_before: u64,
+    /// Whether the file has more lines than a row's origin can number (reported once).
+    overlong: bool,
     csv: csv_core::Reader,
     /// The current record's unescaped fields, and where each ends in it.
     fields: Vec<u8>,
@@ -185,6 +188,7 @@ impl<'a> LeafParser<'a> {
             rows: Rows::new(),
             layout: None,
             lines_before: 0,
+            overlong: false,
             csv: csv_core::ReaderBuilder::new()
                 .terminator(csv_core::Terminator::Any(b'\n'))
                 .build(),
@@ -213,13 +217,20 @@ impl<'a> LeafParser<'a> {
                 self.file.total_lines.push(line);
                 LeafClass::Total
             } else {
-                let origin = RowOrigin {
-                    export: self.spec.export_index,
-                    line,
-                    leaf: index,
-                };
-                if let Some(row) = self.delivery_row(origin, pool, problems) {
-                    self.rows.push(row);
+                let numbers = (
+                    u32::try_from(self.spec.export_index),
+                    u32::try_from(line),
+                    u32::try_from(index),
+                );
+                if let (Ok(export), Ok(line), Ok(leaf)) = numbers {
+                    let origin = RowOrigin { export, line, leaf };
+                    if let Some(row) = self.delivery_row(origin, pool, problems) {
+                        self.rows.push(row);
+                    }
+                } else if !std::mem::replace(&mut self.overlong, true) {
+                    let message = "an export holds at most 4,294,967,295 lines: split it into several files of the same source";
+                    let at = Location::line(&self.spec.path, line);
+                    problems.error(at, ErrorKind::Rule(message.into()));
                 }
                 LeafClass::Data
             }
@@ -361,7 +372,7 @@ impl<'a> LeafParser<'a> {
     ) -> Option<DeliveryRow> {
         let layout = self.layout.as_ref()?;
         let at = |column: usize| {
-            Location::line(&self.spec.path, origin.line).with_column(
+            Location::line(&self.spec.path, origin.line.into()).with_column(
                 column as u64 + 1,
                 layout.names.get(column).map(String::as_str),
             )
@@ -371,7 +382,7 @@ impl<'a> LeafParser<'a> {
                 expected: layout.names.len(),
                 found: self.ends.len(),
             };
-            problems.error(Location::line(&self.spec.path, origin.line), kind);
+            problems.error(Location::line(&self.spec.path, origin.line.into()), kind);
             return None;
         }
         let before = problems.error_count();
@@ -433,6 +444,13 @@ impl<'a> LeafParser<'a> {
                 let value =
                     parse_metric(cell, sep).filter(|v| !v.is_sign_negative() || v.is_zero());
                 let value = value.filter(|v| !whole || v.fract().is_zero());
+                // A whole number is kept as a `u64` (Metrics): one beyond is refused.
+                let too_large = whole && value.is_some_and(|v| v.to_u64().is_none());
+                if too_large {
+                    let expected = format!("a whole number of at most {}", u64::MAX);
+                    invalid(problems, column, &expected, cell);
+                    return None;
+                }
                 if value.is_none() {
                     let expected = match (whole, sep) {
                         (true, Some(s)) => {
@@ -448,12 +466,14 @@ impl<'a> LeafParser<'a> {
                 }
                 value
             };
-        let metrics = Metrics {
-            impressions: metric(layout.impressions, impressions, true),
-            clicks: metric(layout.clicks, clicks, true),
-            conversions: metric(layout.conversions, conversions, false),
-            spend: metric(layout.spend, spend, false),
-        };
+        let count = |value: Option<Decimal>| value.and_then(|v| v.to_u64());
+        let spend_value = metric(layout.spend, spend, false);
+        let metrics = Metrics::new(
+            count(metric(layout.impressions, impressions, true)),
+            count(metric(layout.clicks, clicks, true)),
+            metric(layout.conversions, conversions, false),
+            spend_value,
+        );
         let currency = match (layout.currency, currency) {
             (Some(column), Some(code)) if !code.is_empty() => {
                 let found = Currency::from_code(code);
@@ -473,7 +493,7 @@ impl<'a> LeafParser<'a> {
             && layout
                 .currency
                 .is_none_or(|c| self.field(c).trim_ascii().is_empty());
-        if let (Some(_), true, Some(column)) = (metrics.spend, currency_blank, layout.spend) {
+        if let (Some(_), true, Some(column)) = (spend_value, currency_blank, layout.spend) {
             invalid(
                 problems,
                 column,
@@ -488,8 +508,10 @@ impl<'a> LeafParser<'a> {
             .into_iter()
             .map(|g| g.map(|g| pool.get(g)))
             .collect::<Option<_>>()?;
+        // Config refuses more sources than 16 bits number.
+        let source = u16::try_from(self.spec.source_index).ok()?;
         Some(DeliveryRow {
-            source: self.spec.source_index,
+            source,
             source_campaign_id: pool.get(campaign?),
             date: date?,
             grain: pool.grain(grain),

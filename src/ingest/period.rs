@@ -154,8 +154,15 @@ impl PeriodReader<'_> {
         for (_, export, problems) in read {
             reader.problems.absorb(problems);
             if let Some(export) = export {
+                // Rows are indexed by `u32` (model::Rows::MAX).
+                if rows.len() + export.rows.len() > Rows::MAX {
+                    let message = "a period's exports hold at most 4,294,967,295 delivery rows";
+                    let at = Location::file(&export.file.path);
+                    reader.problems.error(at, ErrorKind::Rule(message.into()));
+                } else {
+                    rows.append(export.rows);
+                }
                 exports.push(export.file);
-                rows.append(export.rows);
             }
         }
         (exports, rows)

@@ -213,10 +213,11 @@ pub fn bill(
         PricingModel::MediaPct => {
             for &index in &campaign_rows {
                 let row = ctx.rows.row(index);
-                let (Some(spend), Some(currency)) = (row.metrics.spend, row.currency) else {
+                let (Some(spend), Some(currency)) = (row.metrics.spend(), row.currency) else {
                     continue;
                 };
-                if ctx.project.config.sources[row.source].kind != SourceKind::Platform {
+                if ctx.project.config.sources[usize::from(row.source)].kind != SourceKind::Platform
+                {
                     continue;
                 }
                 let fx = if currency == line.currency {

@@ -7,7 +7,7 @@ mod line;
 pub use line::{Cap, DayBill, LineBill, Segment};
 
 use crate::model::{
-    AdjustmentKind, ApprovalStatus, Client, Currency, Exact, Period, PeriodData, Project, RowClass,
+    AdjustmentKind, ApprovalStatus, Client, Currency, Exact, Period, PeriodData, Project,
     TaxTreatment, sum,
 };
 use crate::reconcile::{CampaignRows, LockedRates, Terms};
@@ -188,7 +188,7 @@ pub fn bill_period(
     let mut out_of_flight_by_campaign: hashbrown::HashMap<&str, Vec<usize>> =
         hashbrown::HashMap::new();
     for &index in &out_of_flight {
-        if let RowClass::Mapped { campaign } = &data.rows[index].class {
+        if let Some(campaign) = data.rows.campaign(&data.rows[index]) {
             out_of_flight_by_campaign
                 .entry(campaign)
                 .or_default()
@@ -237,7 +237,11 @@ fn out_of_flight(project: &Project, data: &PeriodData) -> Vec<usize> {
     data.rows
         .iter()
         .enumerate()
-        .filter(|(_, row)| matches!(&row.class, RowClass::Mapped { campaign } if !in_flight(campaign, row.date)))
+        .filter(|(_, row)| {
+            data.rows
+                .campaign(row)
+                .is_some_and(|c| !in_flight(c, row.date))
+        })
         .map(|(index, _)| index)
         .collect()
 }

@@ -41,80 +41,140 @@ pub enum Metric {
 }
 
 /// The metrics of one delivery row; `None` means "not reported", which is not zero.
-/// Impressions and clicks are whole numbers; conversions and spend may be fractional.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Impressions and clicks are whole numbers (up to `u64::MAX`); conversions and spend
+/// may be fractional. Packed into 52 bytes, where four `Option<Decimal>` take 80: a
+/// period holds tens of millions of rows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C, packed(4))]
 pub struct Metrics {
-    pub impressions: Option<Decimal>,
-    pub clicks: Option<Decimal>,
-    pub conversions: Option<Decimal>,
-    pub spend: Option<Decimal>,
+    /// Impressions, clicks; 0 where not reported.
+    counts: [u64; 2],
+    /// Conversions, spend; 0 where not reported.
+    amounts: [Decimal; 2],
+    /// One bit per metric reported, in the order of [`Metric`].
+    reported: u8,
 }
 
 impl Metrics {
-    pub fn get(&self, metric: Metric) -> Option<Decimal> {
-        match metric {
-            Metric::Impressions => self.impressions,
-            Metric::Clicks => self.clicks,
-            Metric::Conversions => self.conversions,
-            Metric::Spend => self.spend,
+    pub fn new(
+        impressions: Option<u64>,
+        clicks: Option<u64>,
+        conversions: Option<Decimal>,
+        spend: Option<Decimal>,
+    ) -> Metrics {
+        let reported = [
+            impressions.is_some(),
+            clicks.is_some(),
+            conversions.is_some(),
+            spend.is_some(),
+        ];
+        Metrics {
+            counts: [impressions.unwrap_or(0), clicks.unwrap_or(0)],
+            amounts: [conversions.unwrap_or_default(), spend.unwrap_or_default()],
+            reported: (reported.iter().enumerate())
+                .map(|(bit, on)| u8::from(*on) << bit)
+                .sum(),
         }
+    }
+
+    pub fn get(&self, metric: Metric) -> Option<Decimal> {
+        let bit = metric as u8;
+        if self.reported & (1 << bit) == 0 {
+            return None;
+        }
+        // Copied out: a packed struct's fields are not referenced in place.
+        let (counts, amounts) = (self.counts, self.amounts);
+        Some(match metric {
+            Metric::Impressions | Metric::Clicks => Decimal::from(counts[bit as usize]),
+            Metric::Conversions | Metric::Spend => amounts[bit as usize - 2],
+        })
+    }
+
+    pub fn impressions(&self) -> Option<Decimal> {
+        self.get(Metric::Impressions)
+    }
+
+    pub fn clicks(&self) -> Option<Decimal> {
+        self.get(Metric::Clicks)
+    }
+
+    pub fn conversions(&self) -> Option<Decimal> {
+        self.get(Metric::Conversions)
+    }
+
+    pub fn spend(&self) -> Option<Decimal> {
+        self.get(Metric::Spend)
     }
 }
 
-/// Where a delivery row came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where a delivery row came from. Numbers are `u32`, which bounds an export at
+/// 4,294,967,295 lines (ingest refuses a longer one): tens of millions of rows, each 12
+/// bytes here instead of 24.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RowOrigin {
     /// Index of the export in its period's [`super::PeriodData::exports`].
-    pub export: usize,
+    pub export: u32,
     /// 1-based line the row starts on.
-    pub line: u64,
+    pub line: u32,
     /// Index of the row's leaf in the file's Merkle tree (seal.md); its bytes are
     /// [`ExportFile::leaf_range`].
-    pub leaf: u64,
+    pub leaf: u32,
+}
+
+impl RowOrigin {
+    /// The export's index in its period's exports.
+    pub fn export(&self) -> usize {
+        self.export as usize
+    }
 }
 
 /// What became of a delivery row (inputs.md, raw exports).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RowClass {
-    /// Its `(source, source_campaign_id)` maps to this universal campaign key.
-    Mapped { campaign: Arc<str> },
+    /// Its `(source, source_campaign_id)` maps to a universal campaign key: this index
+    /// into its period's [`Rows::campaigns`] ([`Rows::campaign`] names it).
+    Mapped { campaign: u32 },
     /// Not in the crosswalk: never billed, reported to the agency.
     Unmapped,
     /// Identical to the row at this index of the period's rows: counted once.
-    Duplicate { of: usize },
+    Duplicate { of: u32 },
 }
 
 /// The values of a row's `grain` columns, shared by every row that has them.
 pub type Grain = Arc<[Arc<str>]>;
 
-/// One data row of a raw export.
+/// One data row of a raw export: 112 bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveryRow {
-    /// Index of the source in [`super::Config::sources`].
-    pub source: usize,
     pub source_campaign_id: Arc<str>,
-    pub date: NaiveDate,
     /// Values of the source's `grain` columns, in their order (empty without grain).
     pub grain: Grain,
     pub metrics: Metrics,
+    pub origin: RowOrigin,
+    pub date: NaiveDate,
+    pub class: RowClass,
+    /// Index of the source in [`super::Config::sources`] (at most 65,536 sources).
+    pub source: u16,
     /// The currency of `spend`, from the row or the source's fixed currency.
     pub currency: Option<Currency>,
-    pub origin: RowOrigin,
-    pub class: RowClass,
 }
 
 /// The delivery rows of a period (or of one export while it is read), indexed in file
-/// order. Stored in chunks of [`Rows::CHUNK`] rows, so that neither growing nor
-/// appending ever copies them all at once: tens of millions of rows would need their
-/// size twice over for a moment.
+/// order, and the campaigns they are mapped to. Stored in chunks of [`Rows::CHUNK`]
+/// rows, so that neither growing nor appending ever copies them all at once: tens of
+/// millions of rows would need their size twice over for a moment. At most
+/// [`Rows::MAX`] rows, so that a `u32` indexes them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Rows {
     chunks: Vec<Vec<DeliveryRow>>,
     len: usize,
+    /// The universal campaign keys of [`RowClass::Mapped`], each once.
+    campaigns: Vec<Arc<str>>,
 }
 
 impl Rows {
     pub const CHUNK: usize = 1 << 16;
+    pub const MAX: usize = u32::MAX as usize;
 
     pub fn new() -> Rows {
         Rows::default()
@@ -132,7 +192,8 @@ impl Rows {
         self.len += 1;
     }
 
-    /// Moves every row of `other` to the end, freeing its chunks as they empty.
+    /// Moves every row of `other` to the end, freeing its chunks as they empty. Rows
+    /// are appended before they are classified: `other`'s campaigns are not kept.
     pub fn append(&mut self, other: Rows) {
         for chunk in other.chunks {
             for row in chunk {
@@ -157,6 +218,24 @@ impl Rows {
 
     pub fn iter(&self) -> impl Iterator<Item = &DeliveryRow> {
         self.chunks.iter().flatten()
+    }
+
+    /// The campaign `row` is mapped to, if it is.
+    pub fn campaign(&self, row: &DeliveryRow) -> Option<&Arc<str>> {
+        match row.class {
+            RowClass::Mapped { campaign } => self.campaigns.get(campaign as usize),
+            _ => None,
+        }
+    }
+
+    /// The campaigns rows are mapped to, each once, by [`RowClass::Mapped`]'s index.
+    pub fn campaigns(&self) -> &[Arc<str>] {
+        &self.campaigns
+    }
+
+    /// Names the campaigns of [`RowClass::Mapped`], by index.
+    pub fn set_campaigns(&mut self, campaigns: Vec<Arc<str>>) {
+        self.campaigns = campaigns;
     }
 }
 
@@ -250,7 +329,7 @@ impl ExportFile {
 mod tests {
     use super::*;
 
-    fn row(line: u64) -> DeliveryRow {
+    fn row(line: u32) -> DeliveryRow {
         DeliveryRow {
             source: 0,
             source_campaign_id: "c".into(),
@@ -270,15 +349,15 @@ mod tests {
     #[test]
     fn rows_keep_file_order_across_chunks_and_appends() {
         // One chunk and a bit, then a second export of a few rows.
-        let first: Rows = (0..Rows::CHUNK as u64 + 3).map(row).collect();
+        let first: Rows = (0..Rows::CHUNK as u32 + 3).map(row).collect();
         let mut all = first.clone();
         all.append((0..5).map(|l| row(1_000_000 + l)).collect());
         assert_eq!(all.len(), Rows::CHUNK + 8);
-        assert_eq!(all[Rows::CHUNK + 2].origin.line, Rows::CHUNK as u64 + 2);
+        assert_eq!(all[Rows::CHUNK + 2].origin.line, Rows::CHUNK as u32 + 2);
         assert_eq!(all[Rows::CHUNK + 3].origin.line, 1_000_000);
         assert_eq!(all.get(Rows::CHUNK + 8), None);
-        let lines: Vec<u64> = all.iter().map(|r| r.origin.line).collect();
-        let expected: Vec<u64> = (0..Rows::CHUNK as u64 + 3)
+        let lines: Vec<u32> = all.iter().map(|r| r.origin.line).collect();
+        let expected: Vec<u32> = (0..Rows::CHUNK as u32 + 3)
             .chain(1_000_000..1_000_005)
             .collect();
         assert_eq!(lines, expected);
@@ -287,5 +366,37 @@ mod tests {
             (&all).into_iter().nth(5).unwrap().class,
             RowClass::Duplicate { of: 1 }
         );
+    }
+
+    #[test]
+    fn metrics_keep_what_was_reported_and_a_row_is_112_bytes() {
+        let none = Metrics::default();
+        assert_eq!(none, Metrics::new(None, None, None, None));
+        assert_eq!(
+            [
+                none.impressions(),
+                none.clicks(),
+                none.conversions(),
+                none.spend()
+            ],
+            [None; 4]
+        );
+        let zero = Metrics::new(Some(0), None, Some(Decimal::ZERO), None);
+        assert_ne!(zero, none, "a reported zero is not \"not reported\"");
+        assert_eq!(zero.impressions(), Some(Decimal::ZERO));
+        assert_eq!(zero.clicks(), None);
+        let spend = Decimal::new(123_456, 2);
+        let all = Metrics::new(
+            Some(u64::MAX),
+            Some(7),
+            Some(Decimal::new(15, 1)),
+            Some(spend),
+        );
+        assert_eq!(all.get(Metric::Impressions), Some(Decimal::from(u64::MAX)));
+        assert_eq!(all.get(Metric::Clicks), Some(Decimal::from(7)));
+        assert_eq!(all.get(Metric::Conversions), Some(Decimal::new(15, 1)));
+        assert_eq!(all.get(Metric::Spend), Some(spend));
+        assert_eq!(std::mem::size_of::<Metrics>(), 52);
+        assert_eq!(std::mem::size_of::<DeliveryRow>(), 112);
     }
 }

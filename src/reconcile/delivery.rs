@@ -1,8 +1,6 @@
 //! Delivery rows by campaign, and the units a line counts on each day (rules.md §2).
 
-use crate::model::{
-    DeliveryRow, Exact, Metric, Overflow, PeriodData, RowClass, SourceConfig, SourceKind,
-};
+use crate::model::{DeliveryRow, Exact, Metric, Overflow, PeriodData, SourceConfig, SourceKind};
 use chrono::NaiveDate;
 use hashbrown::HashMap;
 use rust_decimal::Decimal;
@@ -19,7 +17,7 @@ impl<'a> CampaignRows<'a> {
     pub fn of(data: &'a PeriodData) -> CampaignRows<'a> {
         let mut by_campaign: HashMap<&str, Vec<usize>> = HashMap::new();
         for (index, row) in data.rows.iter().enumerate() {
-            if let RowClass::Mapped { campaign } = &row.class {
+            if let Some(campaign) = data.rows.campaign(row) {
                 by_campaign.entry(campaign).or_default().push(index);
             }
         }
@@ -57,7 +55,7 @@ pub fn units_by_day(
             continue;
         };
         let day = days.entry(row.date).or_default();
-        let slot = if sources[row.source].kind == basis {
+        let slot = if sources[usize::from(row.source)].kind == basis {
             &mut day.basis
         } else {
             &mut day.other

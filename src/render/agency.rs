@@ -245,7 +245,7 @@ fn row_item(data: &PeriodData, index: usize) -> RowItem {
         date: format::date(row.date),
         source_campaign_id: row.source_campaign_id.to_string(),
         note: match row.class {
-            RowClass::Duplicate { of } => Some(format!("same as {}", row_at(data, of))),
+            RowClass::Duplicate { of } => Some(format!("same as {}", row_at(data, of as usize))),
             _ => None,
         },
     }

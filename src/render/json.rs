@@ -445,12 +445,12 @@ pub fn exceptions(
     let row = |index: usize| {
         let r = &data.rows[index];
         RowJson {
-            file: crate::error::display_path(&data.exports[r.origin.export].path),
-            line: r.origin.line,
+            file: crate::error::display_path(&data.exports[r.origin.export()].path),
+            line: r.origin.line.into(),
             source_campaign_id: r.source_campaign_id.to_string(),
             date: r.date.to_string(),
             duplicate_of: match r.class {
-                RowClass::Duplicate { of } => Some(crate::checklist::row_at(data, of)),
+                RowClass::Duplicate { of } => Some(crate::checklist::row_at(data, of as usize)),
                 _ => None,
             },
         }

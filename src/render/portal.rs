@@ -1354,20 +1354,20 @@ fn line_page(site: &Site, cp: &ClientPeriod, invoice: &Invoice, line: &LineBill)
     let row_ref = |index: usize| {
         let row = &data.rows[index];
         RowRef {
-            file: export_name(data, row.origin.export),
-            line: row.origin.line,
+            file: export_name(data, row.origin.export()),
+            line: row.origin.line.into(),
             date: format::date(row.date),
             campaign: row.source_campaign_id.to_string(),
-            href: format!("../data/{}", export_name(data, row.origin.export)),
+            href: format!("../data/{}", export_name(data, row.origin.export())),
         }
     };
     let mut by_export: BTreeMap<usize, Vec<u64>> = BTreeMap::new();
     for &index in &line.rows {
         let origin = &data.rows[index].origin;
         by_export
-            .entry(origin.export)
+            .entry(origin.export())
             .or_default()
-            .push(origin.line);
+            .push(origin.line.into());
     }
     let sources = by_export
         .into_iter()

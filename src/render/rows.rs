@@ -76,7 +76,7 @@ fn delivery(
     };
     for (index, reason) in rows {
         let row = &data.rows[index];
-        let source = &project.config.sources[row.source];
+        let source = &project.config.sources[usize::from(row.source)];
         // What the line counts: its metric from every row for cpm/cpc/cpa (basis and
         // other are both shown on the page), platform spend for media_pct.
         let billed = if !reason.is_empty() {
@@ -86,7 +86,7 @@ fn delivery(
         } else {
             "yes"
         };
-        out.write_field(&files[row.origin.export])?;
+        out.write_field(&files[row.origin.export()])?;
         field(out, format_args!("{}", row.origin.line))?;
         out.write_field(&source.name)?;
         out.write_field(source.kind.as_str())?;
@@ -94,10 +94,10 @@ fn delivery(
         out.write_field(&*row.source_campaign_id)?;
         field(out, format_args!("{}", Joined(&row.grain)))?;
         for value in [
-            row.metrics.impressions,
-            row.metrics.clicks,
-            row.metrics.conversions,
-            row.metrics.spend,
+            row.metrics.impressions(),
+            row.metrics.clicks(),
+            row.metrics.conversions(),
+            row.metrics.spend(),
         ] {
             field(out, format_args!("{}", Plain(value)))?;
         }
