@@ -281,7 +281,7 @@ fn rows_accounted(data: &PeriodData, rows: &[usize], out_of_flight: &[usize]) ->
             format!(
                 "{}: campaign id {} on {} is outside every flight",
                 row_at(data, *r),
-                data.rows[*r].source_campaign_id,
+                data.rows.source_campaign_id(&data.rows[*r]),
                 data.rows[*r].date
             )
         })
@@ -676,7 +676,7 @@ fn rows_mapped(data: &PeriodData) -> Step {
             format!(
                 "{}: campaign id {} is not in crosswalk.csv",
                 row_at(data, r),
-                data.rows[r].source_campaign_id
+                data.rows.source_campaign_id(&data.rows[r])
             )
         })
         .collect();

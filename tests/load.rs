@@ -203,7 +203,7 @@ fn a_blank_metric_is_not_reported_not_zero() {
     let row = project.periods[0]
         .rows
         .iter()
-        .find(|r| &*r.source_campaign_id == "111")
+        .find(|r| &**project.periods[0].rows.source_campaign_id(r) == "111")
         .unwrap();
     assert_eq!(row.metrics.clicks(), None);
     assert_eq!(row.metrics.spend(), None);

@@ -8,9 +8,10 @@ use hashbrown::{DefaultHashBuilder, HashTable, hash_table::Entry};
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
-/// What makes two rows the same delivery.
-fn key(row: &DeliveryRow) -> (u16, &str, chrono::NaiveDate, &[Arc<str>]) {
-    (row.source, &row.source_campaign_id, row.date, &row.grain)
+/// What makes two rows the same delivery: their strings are the period's indices, equal
+/// for equal strings.
+fn key(row: &DeliveryRow) -> (u16, u32, chrono::NaiveDate, u32) {
+    (row.source, row.source_campaign_id, row.date, row.grain)
 }
 
 pub fn rows(
@@ -22,9 +23,11 @@ pub fn rows(
     // The first row of each key, by index: the table holds indices only, not keys.
     let hasher = DefaultHashBuilder::default();
     let mut first: HashTable<u32> = HashTable::with_capacity(data.rows.len());
-    // The campaigns rows map to, each once, and their indices.
+    // The campaigns rows map to, each once, and their indices; and the index each
+    // `(source, source campaign id)` maps to, looked up once.
     let mut campaigns: Vec<Arc<str>> = Vec::new();
     let mut ids: hashbrown::HashMap<&str, u32> = hashbrown::HashMap::new();
+    let mut mapped: hashbrown::HashMap<(u16, u32), Option<u32>> = hashbrown::HashMap::new();
     // Ingest refuses a period of more rows than a `u32` indexes (Rows::MAX).
     for (index, id) in (0..data.rows.len()).zip(0u32..) {
         let rows = &data.rows;
@@ -38,17 +41,18 @@ pub fn rows(
         let class = match entry {
             Entry::Vacant(slot) => {
                 slot.insert(id);
-                match crosswalk.campaign(row.source.into(), &row.source_campaign_id) {
-                    Some(campaign) => {
-                        let next = campaigns.len() as u32;
-                        let campaign_id = *ids.entry(&**campaign).or_insert_with(|| {
-                            campaigns.push(campaign.clone());
-                            next
-                        });
-                        RowClass::Mapped {
-                            campaign: campaign_id,
-                        }
-                    }
+                let source_campaign = (row.source, row.source_campaign_id);
+                let campaign = *mapped.entry(source_campaign).or_insert_with(|| {
+                    let id = rows.source_campaign_id(row);
+                    let campaign = crosswalk.campaign(row.source.into(), id)?;
+                    let next = campaigns.len() as u32;
+                    Some(*ids.entry(&**campaign).or_insert_with(|| {
+                        campaigns.push(campaign.clone());
+                        next
+                    }))
+                });
+                match campaign {
+                    Some(campaign) => RowClass::Mapped { campaign },
                     None => RowClass::Unmapped,
                 }
             }
@@ -56,13 +60,14 @@ pub fn rows(
                 let of = *seen.get();
                 let earlier = &rows[of as usize];
                 if earlier.metrics != row.metrics || earlier.currency != row.currency {
-                    let grain = if row.grain.is_empty() {
+                    let grain = rows.grain(row);
+                    let grain = if grain.is_empty() {
                         String::new()
                     } else {
                         let values: Vec<_> = sources[usize::from(row.source)]
                             .grain
                             .iter()
-                            .zip(row.grain.iter())
+                            .zip(grain.iter())
                             .map(|(c, v)| format!("{c}={v}"))
                             .collect();
                         format!(", {}", values.join(", "))
@@ -75,7 +80,7 @@ pub fn rows(
                         "conflicting duplicate: the row at {} has the same source `{}`, campaign id `{}`, date {}{grain} but different metrics; a restated export must replace the stale one",
                         earlier_at.file_line(),
                         sources[usize::from(row.source)].name,
-                        row.source_campaign_id,
+                        rows.source_campaign_id(row),
                         row.date,
                     );
                     let at = crate::error::Location::line(

@@ -6,7 +6,7 @@
 use super::cell::parse_decimal;
 use crate::error::{ErrorKind, Location, Problems};
 use crate::model::{
-    Currency, DeliveryRow, ExportFile, Grain, LeafClass, Metrics, Period, RowClass, RowOrigin,
+    Currency, DeliveryRow, ExportFile, GrainKey, LeafClass, Metrics, Period, RowClass, RowOrigin,
     Rows, SourceConfig,
 };
 use crate::seal::leaves::LeafSplitter;
@@ -21,34 +21,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 const BLOCK: usize = 1 << 18;
-
-/// Shares one allocation among equal strings, and among equal grain tuples (campaign
-/// ids and grain values repeat on every day of an export).
-#[derive(Default)]
-pub struct StrPool {
-    strings: hashbrown::HashSet<Arc<str>>,
-    grains: hashbrown::HashSet<Grain>,
-}
-
-impl StrPool {
-    pub fn get(&mut self, text: &str) -> Arc<str> {
-        if let Some(shared) = self.strings.get(text) {
-            return shared.clone();
-        }
-        let shared: Arc<str> = text.into();
-        self.strings.insert(shared.clone());
-        shared
-    }
-
-    pub fn grain(&mut self, values: Vec<Arc<str>>) -> Grain {
-        if let Some(shared) = self.grains.get(values.as_slice()) {
-            return shared.clone();
-        }
-        let shared: Grain = values.into();
-        self.grains.insert(shared.clone());
-        shared
-    }
-}
 
 /// What an export yields: the hashed, split file and its delivery rows.
 pub struct Export {
@@ -69,7 +41,7 @@ pub struct ExportSpec<'a> {
 }
 
 /// Reads an export. Problems are recorded; `None` when the file could not be read.
-pub fn read(spec: ExportSpec, pool: &mut StrPool, problems: &mut Problems) -> Option<Export> {
+pub fn read(spec: ExportSpec, problems: &mut Problems) -> Option<Export> {
     let mut file = match std::fs::File::open(spec.dir.join(&spec.path)) {
         Ok(file) => file,
         Err(e) => {
@@ -80,6 +52,7 @@ pub fn read(spec: ExportSpec, pool: &mut StrPool, problems: &mut Problems) -> Op
     let mut hasher = Sha256::new();
     let mut splitter = LeafSplitter::new(spec.source.skip_rows);
     let mut parser = LeafParser::new(&spec);
+    let mut rows = Rows::new();
     let mut buf = vec![0u8; BLOCK];
     // buf[..filled] holds file bytes from `offset` on; buf[start..] is the current leaf,
     // scanned up to `scanned`.
@@ -109,12 +82,22 @@ pub fn read(spec: ExportSpec, pool: &mut StrPool, problems: &mut Problems) -> Op
         filled += read;
         while let Some(len) = splitter.next_end(&buf[scanned..filled]) {
             scanned += len;
-            parser.leaf(&buf[start..scanned], offset + start as u64, pool, problems);
+            parser.leaf(
+                &buf[start..scanned],
+                offset + start as u64,
+                &mut rows,
+                problems,
+            );
             start = scanned;
         }
     }
     if start < filled {
-        parser.leaf(&buf[start..filled], offset + start as u64, pool, problems);
+        parser.leaf(
+            &buf[start..filled],
+            offset + start as u64,
+            &mut rows,
+            problems,
+        );
     }
     let size = offset + filled as u64;
     if parser.file.leaf_classes.len() as u64 <= spec.source.skip_rows {
@@ -130,7 +113,7 @@ pub fn read(spec: ExportSpec, pool: &mut StrPool, problems: &mut Problems) -> Op
     parser.file.tree = parser.tree.finish();
     let mut export = Export {
         file: parser.file,
-        rows: parser.rows,
+        rows,
     };
     export.file.size = size;
     export.file.sha256 = hasher.finalize().into();
@@ -155,7 +138,6 @@ struct Layout {
 struct LeafParser<'a> {
     spec: &'a ExportSpec<'a>,
     file: ExportFile,
-    rows: Rows,
     /// `None` until the header is read, and for good if it is unusable.
     layout: Option<Layout>,
     /// The Merkle tree of the leaves so far.
@@ -185,7 +167,6 @@ impl<'a> LeafParser<'a> {
                 total_lines: Vec::new(),
             },
             tree: TreeBuilder::default(),
-            rows: Rows::new(),
             layout: None,
             lines_before: 0,
             overlong: false,
@@ -197,7 +178,7 @@ impl<'a> LeafParser<'a> {
         }
     }
 
-    fn leaf(&mut self, leaf: &[u8], start: u64, pool: &mut StrPool, problems: &mut Problems) {
+    fn leaf(&mut self, leaf: &[u8], start: u64, rows: &mut Rows, problems: &mut Problems) {
         let index = self.file.leaf_ends.len() as u64;
         let line = self.lines_before + 1;
         self.lines_before += memchr::memchr_iter(b'\n', leaf).count() as u64;
@@ -224,8 +205,8 @@ impl<'a> LeafParser<'a> {
                 );
                 if let (Ok(export), Ok(line), Ok(leaf)) = numbers {
                     let origin = RowOrigin { export, line, leaf };
-                    if let Some(row) = self.delivery_row(origin, pool, problems) {
-                        self.rows.push(row);
+                    if let Some(row) = self.delivery_row(origin, rows, problems) {
+                        rows.push(row);
                     }
                 } else if !std::mem::replace(&mut self.overlong, true) {
                     let message = "an export holds at most 4,294,967,295 lines: split it into several files of the same source";
@@ -367,7 +348,7 @@ impl<'a> LeafParser<'a> {
     fn delivery_row(
         &self,
         origin: RowOrigin,
-        pool: &mut StrPool,
+        rows: &mut Rows,
         problems: &mut Problems,
     ) -> Option<DeliveryRow> {
         let layout = self.layout.as_ref()?;
@@ -504,17 +485,18 @@ impl<'a> LeafParser<'a> {
         if problems.error_count() != before {
             return None;
         }
-        let grain = grain
-            .into_iter()
-            .map(|g| g.map(|g| pool.get(g)))
-            .collect::<Option<_>>()?;
+        let grain: Vec<&str> = grain.into_iter().collect::<Option<_>>()?;
+        let grain = (rows.grains).id(&GrainKey(&grain), |g| {
+            g.0.iter().map(|value| Arc::from(*value)).collect()
+        });
+        let source_campaign_id = rows.ids.id(campaign?, |id| Arc::from(id));
         // Config refuses more sources than 16 bits number.
         let source = u16::try_from(self.spec.source_index).ok()?;
         Some(DeliveryRow {
             source,
-            source_campaign_id: pool.get(campaign?),
+            source_campaign_id,
             date: date?,
-            grain: pool.grain(grain),
+            grain,
             metrics,
             currency,
             origin,

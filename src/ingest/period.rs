@@ -1,7 +1,7 @@
 //! One period folder: its raw exports and its optional CSV files, notes and attachments.
 
 use super::cell::{Id, Positive};
-use super::export::{self, ExportSpec, StrPool};
+use super::export::{self, ExportSpec};
 use super::table::{self, Columns, Row};
 use crate::error::{ErrorKind, Location, Problems, display_path};
 use crate::model::{
@@ -131,7 +131,7 @@ impl PeriodReader<'_> {
                 export_index: specs.len(),
             });
         }
-        // Each export with its own string pool and problems, on every core, the largest
+        // Each export with its own rows and problems, on every core, the largest
         // first so that no core is left with a large one at the end; merged in file order.
         let size =
             |spec: &ExportSpec| std::fs::metadata(spec.dir.join(&spec.path)).map_or(0, |m| m.len());
@@ -145,7 +145,7 @@ impl PeriodReader<'_> {
             .map(|(_, spec)| {
                 let index = spec.export_index;
                 let mut problems = Problems::default();
-                let export = export::read(spec, &mut StrPool::default(), &mut problems);
+                let export = export::read(spec, &mut problems);
                 (index, export, problems)
             })
             .collect();

@@ -4,6 +4,7 @@
 use super::Currency;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
+use std::hash::Hash;
 use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -140,34 +141,94 @@ pub enum RowClass {
     Duplicate { of: u32 },
 }
 
-/// The values of a row's `grain` columns, shared by every row that has them.
+/// The values of a row's `grain` columns.
 pub type Grain = Arc<[Arc<str>]>;
 
-/// One data row of a raw export: 112 bytes.
+/// One data row of a raw export: 88 bytes. Its strings are indices into its [`Rows`]'
+/// tables, where each is kept once.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveryRow {
-    pub source_campaign_id: Arc<str>,
-    /// Values of the source's `grain` columns, in their order (empty without grain).
-    pub grain: Grain,
     pub metrics: Metrics,
     pub origin: RowOrigin,
     pub date: NaiveDate,
     pub class: RowClass,
+    /// Its source campaign id ([`Rows::source_campaign_id`]).
+    pub source_campaign_id: u32,
+    /// Values of the source's `grain` columns, in their order, empty without grain
+    /// ([`Rows::grain`]).
+    pub grain: u32,
     /// Index of the source in [`super::Config::sources`] (at most 65,536 sources).
     pub source: u16,
     /// The currency of `spend`, from the row or the source's fixed currency.
     pub currency: Option<Currency>,
 }
 
+/// Values kept once each, by index: a row holds the index, not the value (campaign ids
+/// and grain values repeat on every day of an export).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Interned<T: Hash + Eq> {
+    values: Vec<T>,
+    index: hashbrown::HashMap<T, u32>,
+}
+
+impl<T: Hash + Eq> Default for Interned<T> {
+    fn default() -> Self {
+        Interned {
+            values: Vec::new(),
+            index: hashbrown::HashMap::new(),
+        }
+    }
+}
+
+impl<T: Hash + Eq + Clone> Interned<T> {
+    /// The index of the value `key` stands for, `make` of it added if it is new.
+    /// There are never more values than rows, which a `u32` numbers.
+    pub fn id<Q>(&mut self, key: &Q, make: impl FnOnce(&Q) -> T) -> u32
+    where
+        Q: Hash + hashbrown::Equivalent<T> + ?Sized,
+    {
+        if let Some(id) = self.index.get(key) {
+            return *id;
+        }
+        let id = self.values.len() as u32;
+        let value = make(key);
+        self.values.push(value.clone());
+        self.index.insert(value, id);
+        id
+    }
+
+    pub fn get(&self, id: u32) -> &T {
+        &self.values[id as usize]
+    }
+
+    pub fn values(&self) -> &[T] {
+        &self.values
+    }
+}
+
+/// A row's grain values as read, to find their [`Grain`] without building one.
+#[derive(Hash)]
+pub struct GrainKey<'a>(pub &'a [&'a str]);
+
+impl hashbrown::Equivalent<Grain> for GrainKey<'_> {
+    fn equivalent(&self, grain: &Grain) -> bool {
+        self.0.len() == grain.len() && self.0.iter().zip(grain.iter()).all(|(a, b)| *a == &**b)
+    }
+}
+
 /// The delivery rows of a period (or of one export while it is read), indexed in file
-/// order, and the campaigns they are mapped to. Stored in chunks of [`Rows::CHUNK`]
-/// rows, so that neither growing nor appending ever copies them all at once: tens of
-/// millions of rows would need their size twice over for a moment. At most
-/// [`Rows::MAX`] rows, so that a `u32` indexes them.
+/// order, with the strings they share and the campaigns they are mapped to. Stored in
+/// chunks of [`Rows::CHUNK`] rows, so that neither growing nor appending ever copies
+/// them all at once: tens of millions of rows would need their size twice over for a
+/// moment. At most [`Rows::MAX`] rows, so that a `u32` indexes them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Rows {
     chunks: Vec<Vec<DeliveryRow>>,
     len: usize,
+    /// The source campaign ids of [`DeliveryRow::source_campaign_id`].
+    pub ids: Interned<Arc<str>>,
+    /// The grain values of [`DeliveryRow::grain`].
+    pub grains: Interned<Grain>,
     /// The universal campaign keys of [`RowClass::Mapped`], each once.
     campaigns: Vec<Arc<str>>,
 }
@@ -192,11 +253,20 @@ impl Rows {
         self.len += 1;
     }
 
-    /// Moves every row of `other` to the end, freeing its chunks as they empty. Rows
-    /// are appended before they are classified: `other`'s campaigns are not kept.
+    /// Moves every row of `other` to the end, its strings re-indexed into this one's
+    /// tables, freeing its chunks as they empty. Rows are appended before they are
+    /// classified: `other`'s campaigns are not kept.
     pub fn append(&mut self, other: Rows) {
+        let ids: Vec<u32> = (other.ids.values.iter())
+            .map(|id| self.ids.id(&**id, |_| id.clone()))
+            .collect();
+        let grains: Vec<u32> = (other.grains.values.iter())
+            .map(|grain| self.grains.id(&**grain, |_| grain.clone()))
+            .collect();
         for chunk in other.chunks {
-            for row in chunk {
+            for mut row in chunk {
+                row.source_campaign_id = ids[row.source_campaign_id as usize];
+                row.grain = grains[row.grain as usize];
                 self.push(row);
             }
         }
@@ -218,6 +288,16 @@ impl Rows {
 
     pub fn iter(&self) -> impl Iterator<Item = &DeliveryRow> {
         self.chunks.iter().flatten()
+    }
+
+    /// The source campaign id of `row`.
+    pub fn source_campaign_id(&self, row: &DeliveryRow) -> &Arc<str> {
+        self.ids.get(row.source_campaign_id)
+    }
+
+    /// The grain values of `row`.
+    pub fn grain(&self, row: &DeliveryRow) -> &Grain {
+        self.grains.get(row.grain)
     }
 
     /// The campaign `row` is mapped to, if it is.
@@ -329,38 +409,64 @@ impl ExportFile {
 mod tests {
     use super::*;
 
-    fn row(line: u32) -> DeliveryRow {
-        DeliveryRow {
-            source: 0,
-            source_campaign_id: "c".into(),
-            date: NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(),
-            grain: Arc::from([]),
-            metrics: Metrics::default(),
-            currency: None,
-            origin: RowOrigin {
-                export: 0,
-                line,
-                leaf: line,
-            },
-            class: RowClass::Unmapped,
+    /// Rows of the lines `lines`, each of the campaign id `id` and the grain `grain`.
+    fn rows(lines: impl Iterator<Item = u32>, id: &str, grain: &[&str]) -> Rows {
+        let mut rows = Rows::new();
+        let source_campaign_id = rows.ids.id(id, |id| id.into());
+        let grain = (rows.grains).id(&GrainKey(grain), |g| {
+            g.0.iter().map(|v| Arc::from(*v)).collect()
+        });
+        for line in lines {
+            rows.push(DeliveryRow {
+                source: 0,
+                source_campaign_id,
+                date: NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(),
+                grain,
+                metrics: Metrics::default(),
+                currency: None,
+                origin: RowOrigin {
+                    export: 0,
+                    line,
+                    leaf: line,
+                },
+                class: RowClass::Unmapped,
+            });
         }
+        rows
     }
 
     #[test]
-    fn rows_keep_file_order_across_chunks_and_appends() {
-        // One chunk and a bit, then a second export of a few rows.
-        let first: Rows = (0..Rows::CHUNK as u32 + 3).map(row).collect();
+    fn rows_keep_file_order_and_their_strings_across_chunks_and_appends() {
+        // One chunk and a bit, then a second export of a few rows with other strings,
+        // then a third with the first one's.
+        let first = rows(0..Rows::CHUNK as u32 + 3, "c", &[]);
         let mut all = first.clone();
-        all.append((0..5).map(|l| row(1_000_000 + l)).collect());
-        assert_eq!(all.len(), Rows::CHUNK + 8);
+        all.append(rows(1_000_000..1_000_005, "d", &["x", "y"]));
+        all.append(rows(7..8, "c", &[]));
+        assert_eq!(all.len(), Rows::CHUNK + 9);
         assert_eq!(all[Rows::CHUNK + 2].origin.line, Rows::CHUNK as u32 + 2);
         assert_eq!(all[Rows::CHUNK + 3].origin.line, 1_000_000);
-        assert_eq!(all.get(Rows::CHUNK + 8), None);
+        assert_eq!(all.get(Rows::CHUNK + 9), None);
         let lines: Vec<u32> = all.iter().map(|r| r.origin.line).collect();
         let expected: Vec<u32> = (0..Rows::CHUNK as u32 + 3)
             .chain(1_000_000..1_000_005)
+            .chain([7])
             .collect();
         assert_eq!(lines, expected);
+        let strings = |i: usize| {
+            let row = &all[i];
+            let grain: Vec<&str> = all.grain(row).iter().map(|v| &**v).collect();
+            (all.source_campaign_id(row).to_string(), grain.join("/"))
+        };
+        assert_eq!(strings(0), ("c".into(), "".into()));
+        assert_eq!(strings(Rows::CHUNK + 3), ("d".into(), "x/y".into()));
+        assert_eq!(strings(Rows::CHUNK + 8), ("c".into(), "".into()));
+        // Each string once, whichever export it came from.
+        assert_eq!((all.ids.values().len(), all.grains.values().len()), (2, 2));
+        assert_eq!(
+            all[0].source_campaign_id,
+            all[Rows::CHUNK + 8].source_campaign_id
+        );
         all[5].class = RowClass::Duplicate { of: 1 };
         assert_eq!(
             (&all).into_iter().nth(5).unwrap().class,
@@ -369,7 +475,7 @@ mod tests {
     }
 
     #[test]
-    fn metrics_keep_what_was_reported_and_a_row_is_112_bytes() {
+    fn metrics_keep_what_was_reported_and_a_row_is_88_bytes() {
         let none = Metrics::default();
         assert_eq!(none, Metrics::new(None, None, None, None));
         assert_eq!(
@@ -397,6 +503,6 @@ mod tests {
         assert_eq!(all.get(Metric::Conversions), Some(Decimal::new(15, 1)));
         assert_eq!(all.get(Metric::Spend), Some(spend));
         assert_eq!(std::mem::size_of::<Metrics>(), 52);
-        assert_eq!(std::mem::size_of::<DeliveryRow>(), 112);
+        assert_eq!(std::mem::size_of::<DeliveryRow>(), 88);
     }
 }

@@ -18,8 +18,8 @@ pub use config::{
 };
 pub use contract::{Basis, Line, PricingModel};
 pub use delivery::{
-    DeliveryRow, ExportFile, Grain, LeafClass, Metric, Metrics, RowClass, RowOrigin, Rows,
-    SourceKind,
+    DeliveryRow, ExportFile, Grain, GrainKey, Interned, LeafClass, Metric, Metrics, RowClass,
+    RowOrigin, Rows, SourceKind,
 };
 pub use money::{Currency, Exact, Overflow, amount_text, sum};
 pub use project::{Crosswalk, PeriodData, Project};

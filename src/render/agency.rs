@@ -243,7 +243,7 @@ fn row_item(data: &PeriodData, index: usize) -> RowItem {
     RowItem {
         at: row_at(data, index),
         date: format::date(row.date),
-        source_campaign_id: row.source_campaign_id.to_string(),
+        source_campaign_id: data.rows.source_campaign_id(row).to_string(),
         note: match row.class {
             RowClass::Duplicate { of } => Some(format!("same as {}", row_at(data, of as usize))),
             _ => None,

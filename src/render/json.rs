@@ -447,7 +447,7 @@ pub fn exceptions(
         RowJson {
             file: crate::error::display_path(&data.exports[r.origin.export()].path),
             line: r.origin.line.into(),
-            source_campaign_id: r.source_campaign_id.to_string(),
+            source_campaign_id: data.rows.source_campaign_id(r).to_string(),
             date: r.date.to_string(),
             duplicate_of: match r.class {
                 RowClass::Duplicate { of } => Some(crate::checklist::row_at(data, of as usize)),

@@ -1357,7 +1357,7 @@ fn line_page(site: &Site, cp: &ClientPeriod, invoice: &Invoice, line: &LineBill)
             file: export_name(data, row.origin.export()),
             line: row.origin.line.into(),
             date: format::date(row.date),
-            campaign: row.source_campaign_id.to_string(),
+            campaign: data.rows.source_campaign_id(row).to_string(),
             href: format!("../data/{}", export_name(data, row.origin.export())),
         }
     };

@@ -91,8 +91,8 @@ fn delivery(
         out.write_field(&source.name)?;
         out.write_field(source.kind.as_str())?;
         field(out, format_args!("{}", row.date))?;
-        out.write_field(&*row.source_campaign_id)?;
-        field(out, format_args!("{}", Joined(&row.grain)))?;
+        out.write_field(&**data.rows.source_campaign_id(row))?;
+        field(out, format_args!("{}", Joined(data.rows.grain(row))))?;
         for value in [
             row.metrics.impressions(),
             row.metrics.clicks(),
