@@ -229,7 +229,7 @@ impl Conservation {
 pub fn conservation(
     project: &Project,
     data: &PeriodData,
-    out_of_flight: &[usize],
+    out_of_flight: &[u32],
 ) -> Vec<Conservation> {
     let mut outside = vec![0usize; data.exports.len()];
     for row in out_of_flight {

@@ -103,13 +103,13 @@ impl Checklist {
 }
 
 /// `file:line` of a delivery row.
-pub fn row_at(data: &PeriodData, row: usize) -> String {
+pub fn row_at(data: &PeriodData, row: u32) -> String {
     let origin = &data.rows[row].origin;
     Location::line(&data.exports[origin.export()].path, origin.line.into()).file_line()
 }
 
 /// A period's rows by the client they belong to (indices into the period's rows).
-pub type ClientRows = hashbrown::HashMap<String, Vec<usize>>;
+pub type ClientRows = hashbrown::HashMap<String, Vec<u32>>;
 
 /// The rows of a period that belong to each client, by client id, in one pass: its
 /// campaigns' rows and their duplicates.
@@ -119,10 +119,10 @@ pub fn rows_by_client(project: &Project, data: &PeriodData) -> ClientRows {
         .iter()
         .filter_map(|l| Some((l.campaign.as_deref()?, l.client_id.as_str())))
         .collect();
-    let mut rows: hashbrown::HashMap<&str, Vec<usize>> = hashbrown::HashMap::new();
-    for (index, row) in data.rows.iter().enumerate() {
+    let mut rows: hashbrown::HashMap<&str, Vec<u32>> = hashbrown::HashMap::new();
+    for (index, row) in data.rows.indexed() {
         let original = match row.class {
-            RowClass::Duplicate { of } => &data.rows[of as usize],
+            RowClass::Duplicate { of } => &data.rows[of],
             _ => row,
         };
         if let Some(campaign) = data.rows.campaign(original)
@@ -131,8 +131,12 @@ pub fn rows_by_client(project: &Project, data: &PeriodData) -> ClientRows {
             rows.entry(client).or_default().push(index);
         }
     }
+    // Kept until the bundles are sealed: no room to spare for millions of rows.
     rows.into_iter()
-        .map(|(client, rows)| (client.to_owned(), rows))
+        .map(|(client, mut rows)| {
+            rows.shrink_to_fit();
+            (client.to_owned(), rows)
+        })
         .collect()
 }
 
@@ -152,7 +156,7 @@ pub struct ClientPeriod<'a> {
     /// The key the bundle is signed with; none for an unsigned preview.
     pub key_id: Option<&'a str>,
     /// The client's rows of the period ([`rows_by_client`]).
-    pub rows: &'a [usize],
+    pub rows: &'a [u32],
 }
 
 /// The checklist of one client in one period.
@@ -229,7 +233,7 @@ pub fn client(cp: &ClientPeriod) -> Checklist {
 /// Every raw export the client's rows come from is hashed, and its slice and proof are
 /// listed in the bundle's signed `SHA256SUMS`, as `statement.json` names it. The build
 /// lists and signs every file of the bundle, so this fails only in an unsigned preview.
-fn sources_sealed(data: &PeriodData, rows: &[usize], key_id: Option<&str>) -> Step {
+fn sources_sealed(data: &PeriodData, rows: &[u32], key_id: Option<&str>) -> Step {
     let mut used: Vec<usize> = rows.iter().map(|r| data.rows[*r].origin.export()).collect();
     used.sort_unstable();
     used.dedup();
@@ -263,8 +267,8 @@ fn sources_sealed(data: &PeriodData, rows: &[usize], key_id: Option<&str>) -> St
     Step::auto("sources_sealed", status, summary, details)
 }
 
-fn rows_accounted(data: &PeriodData, rows: &[usize], out_of_flight: &[usize]) -> Step {
-    let outside: Vec<usize> = rows
+fn rows_accounted(data: &PeriodData, rows: &[u32], out_of_flight: &[u32]) -> Step {
+    let outside: Vec<u32> = rows
         .iter()
         .copied()
         // Ascending, as `invoice::bill` lists them.
@@ -300,14 +304,14 @@ fn rows_accounted(data: &PeriodData, rows: &[usize], out_of_flight: &[usize]) ->
     Step::auto("rows_accounted", status, summary, details)
 }
 
-fn no_duplicates(data: &PeriodData, rows: &[usize]) -> Step {
+fn no_duplicates(data: &PeriodData, rows: &[u32]) -> Step {
     let details: Vec<String> = rows
         .iter()
         .filter_map(|r| match data.rows[*r].class {
             RowClass::Duplicate { of } => Some(format!(
                 "{} repeats {}: counted once",
                 row_at(data, *r),
-                row_at(data, of as usize)
+                row_at(data, of)
             )),
             _ => None,
         })
@@ -670,13 +674,13 @@ pub fn agency(data: &PeriodData, clients: &[Checklist]) -> Checklist {
 }
 
 fn rows_mapped(data: &PeriodData) -> Step {
-    let details: Vec<String> = (0..data.rows.len())
-        .filter(|r| data.rows[*r].class == RowClass::Unmapped)
-        .map(|r| {
+    let details: Vec<String> = (data.rows.indexed())
+        .filter(|(_, row)| row.class == RowClass::Unmapped)
+        .map(|(r, row)| {
             format!(
                 "{}: campaign id {} is not in crosswalk.csv",
                 row_at(data, r),
-                data.rows.source_campaign_id(&data.rows[r])
+                data.rows.source_campaign_id(row)
             )
         })
         .collect();

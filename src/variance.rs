@@ -30,7 +30,7 @@ pub struct Variance {
     /// The days concerned (empty when the variance is about the whole period).
     pub days: Vec<NaiveDate>,
     /// The delivery rows concerned (indices into the period's rows).
-    pub rows: Vec<usize>,
+    pub rows: Vec<u32>,
     pub explained_by: Option<ExplainedBy>,
 }
 

@@ -83,9 +83,9 @@ pub struct LineBill {
     /// Change orders in force for the line in the period.
     pub change_orders: Vec<String>,
     /// The campaign's rows on flight days of the line (indices into the period's rows).
-    pub rows: Vec<usize>,
+    pub rows: Vec<u32>,
     /// The campaign's rows outside the flight of every line of the campaign.
-    pub out_of_flight: Vec<usize>,
+    pub out_of_flight: Vec<u32>,
     /// Media spend conversions (media_pct).
     pub spend_fx: Vec<FxUse>,
     /// Milestones billed on the line in the period.
@@ -179,7 +179,7 @@ pub fn bill(
         milestones: Vec::new(),
         timesheets: Vec::new(),
     };
-    let campaign_rows: Vec<usize> = match &line.campaign {
+    let mut campaign_rows: Vec<u32> = match &line.campaign {
         Some(campaign) => ctx
             .rows
             .rows(campaign)
@@ -189,6 +189,8 @@ pub fn bill(
             .collect(),
         None => Vec::new(),
     };
+    // Kept with the line until it is rendered: no room to spare for millions of rows.
+    campaign_rows.shrink_to_fit();
     // Models billed day by day: the quantity of each day, and what a rate is per.
     let mut per_day: BTreeMap<NaiveDate, Decimal> = BTreeMap::new();
     let mut units: BTreeMap<NaiveDate, DayUnits> = BTreeMap::new();

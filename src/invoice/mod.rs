@@ -102,7 +102,7 @@ pub struct PeriodBooks {
     pub invoices: Vec<Invoice>,
     /// Mapped rows dated outside the flight of every line of their campaign (rules.md
     /// §2), as indices into the period's rows: never billed, reported.
-    pub out_of_flight: Vec<usize>,
+    pub out_of_flight: Vec<u32>,
 }
 
 /// What earlier periods left: billed amounts under caps, milestones billed, adjustments
@@ -185,7 +185,7 @@ pub fn bill_period(
     let rows = CampaignRows::of(data);
     let fx = LockedRates::of(data);
     let out_of_flight = out_of_flight(project, data);
-    let mut out_of_flight_by_campaign: hashbrown::HashMap<&str, Vec<usize>> =
+    let mut out_of_flight_by_campaign: hashbrown::HashMap<&str, Vec<u32>> =
         hashbrown::HashMap::new();
     for &index in &out_of_flight {
         if let Some(campaign) = data.rows.campaign(&data.rows[index]) {
@@ -218,7 +218,7 @@ pub fn bill_period(
 }
 
 /// The mapped rows of a period outside the flight of every line of their campaign.
-fn out_of_flight(project: &Project, data: &PeriodData) -> Vec<usize> {
+fn out_of_flight(project: &Project, data: &PeriodData) -> Vec<u32> {
     let mut flights: hashbrown::HashMap<&str, Vec<Terms>> = hashbrown::HashMap::new();
     for line in &project.lines {
         if let Some(campaign) = &line.campaign {
@@ -235,8 +235,7 @@ fn out_of_flight(project: &Project, data: &PeriodData) -> Vec<usize> {
             .is_some_and(|all| all.iter().any(|t| t.covers(day)))
     };
     data.rows
-        .iter()
-        .enumerate()
+        .indexed()
         .filter(|(_, row)| {
             data.rows
                 .campaign(row)

@@ -10,13 +10,13 @@ use std::collections::BTreeMap;
 /// period's rows, in file order.
 pub struct CampaignRows<'a> {
     pub data: &'a PeriodData,
-    by_campaign: HashMap<&'a str, Vec<usize>>,
+    by_campaign: HashMap<&'a str, Vec<u32>>,
 }
 
 impl<'a> CampaignRows<'a> {
     pub fn of(data: &'a PeriodData) -> CampaignRows<'a> {
-        let mut by_campaign: HashMap<&str, Vec<usize>> = HashMap::new();
-        for (index, row) in data.rows.iter().enumerate() {
+        let mut by_campaign: HashMap<&str, Vec<u32>> = HashMap::new();
+        for (index, row) in data.rows.indexed() {
             if let Some(campaign) = data.rows.campaign(row) {
                 by_campaign.entry(campaign).or_default().push(index);
             }
@@ -24,11 +24,11 @@ impl<'a> CampaignRows<'a> {
         CampaignRows { data, by_campaign }
     }
 
-    pub fn rows(&self, campaign: &str) -> &[usize] {
+    pub fn rows(&self, campaign: &str) -> &[u32] {
         self.by_campaign.get(campaign).map_or(&[], Vec::as_slice)
     }
 
-    pub fn row(&self, index: usize) -> &'a DeliveryRow {
+    pub fn row(&self, index: u32) -> &'a DeliveryRow {
         &self.data.rows[index]
     }
 }
@@ -43,7 +43,7 @@ pub struct DayUnits {
 /// `basis_units(d)` and `other_units(d)` of a metric for the given rows, per day.
 pub fn units_by_day(
     rows: &CampaignRows,
-    indices: &[usize],
+    indices: &[u32],
     metric: Metric,
     basis: SourceKind,
     sources: &[SourceConfig],

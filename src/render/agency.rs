@@ -238,14 +238,14 @@ struct ConservationRow {
     balanced: bool,
 }
 
-fn row_item(data: &PeriodData, index: usize) -> RowItem {
+fn row_item(data: &PeriodData, index: u32) -> RowItem {
     let row = &data.rows[index];
     RowItem {
         at: row_at(data, index),
         date: format::date(row.date),
         source_campaign_id: data.rows.source_campaign_id(row).to_string(),
         note: match row.class {
-            RowClass::Duplicate { of } => Some(format!("same as {}", row_at(data, of as usize))),
+            RowClass::Duplicate { of } => Some(format!("same as {}", row_at(data, of))),
             _ => None,
         },
     }
@@ -267,9 +267,10 @@ fn period_page(site: &Site, index: usize) -> PeriodPage {
             )
         })
         .collect();
-    let of_class = |want: fn(&RowClass) -> bool| -> Vec<usize> {
-        (0..data.rows.len())
-            .filter(|i| want(&data.rows[*i].class))
+    let of_class = |want: fn(&RowClass) -> bool| -> Vec<u32> {
+        (data.rows.indexed())
+            .filter(|(_, row)| want(&row.class))
+            .map(|(i, _)| i)
             .collect()
     };
     let unmapped = of_class(|c| *c == RowClass::Unmapped);

@@ -442,7 +442,7 @@ pub fn exceptions(
     review: &crate::build::Review,
 ) -> Vec<u8> {
     use crate::model::RowClass;
-    let row = |index: usize| {
+    let row = |index: u32| {
         let r = &data.rows[index];
         RowJson {
             file: crate::error::display_path(&data.exports[r.origin.export()].path),
@@ -450,15 +450,15 @@ pub fn exceptions(
             source_campaign_id: data.rows.source_campaign_id(r).to_string(),
             date: r.date.to_string(),
             duplicate_of: match r.class {
-                RowClass::Duplicate { of } => Some(crate::checklist::row_at(data, of as usize)),
+                RowClass::Duplicate { of } => Some(crate::checklist::row_at(data, of)),
                 _ => None,
             },
         }
     };
     let of_class = |want: fn(&RowClass) -> bool| {
-        (0..data.rows.len())
-            .filter(|i| want(&data.rows[*i].class))
-            .map(row)
+        (data.rows.indexed())
+            .filter(|(_, r)| want(&r.class))
+            .map(|(i, _)| row(i))
             .collect()
     };
     let totals = data

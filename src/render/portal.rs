@@ -1351,7 +1351,7 @@ fn line_page(site: &Site, cp: &ClientPeriod, invoice: &Invoice, line: &LineBill)
         })
         .collect();
 
-    let row_ref = |index: usize| {
+    let row_ref = |index: u32| {
         let row = &data.rows[index];
         RowRef {
             file: export_name(data, row.origin.export()),

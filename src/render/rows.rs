@@ -55,7 +55,7 @@ fn delivery(
         "currency",
         "billed",
     ])?;
-    let mut rows: Vec<(usize, &str)> = line.rows.iter().map(|i| (*i, "")).collect();
+    let mut rows: Vec<(u32, &str)> = line.rows.iter().map(|i| (*i, "")).collect();
     rows.extend(line.out_of_flight.iter().map(|i| (*i, "out_of_flight")));
     rows.sort_by_key(|(i, _)| {
         let origin = &data.rows[*i].origin;
