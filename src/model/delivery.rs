@@ -356,16 +356,6 @@ impl<'a> IntoIterator for &'a Rows {
     }
 }
 
-impl FromIterator<DeliveryRow> for Rows {
-    fn from_iter<I: IntoIterator<Item = DeliveryRow>>(rows: I) -> Rows {
-        let mut all = Rows::new();
-        for row in rows {
-            all.push(row);
-        }
-        all
-    }
-}
-
 /// The role of one leaf (one line or CSV record) of an export file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum LeafClass {
