@@ -119,6 +119,29 @@ fn impressions_beyond_what_a_row_holds() {
 }
 
 #[test]
+fn more_sources_than_a_row_numbers() {
+    // A delivery row numbers its source in 16 bits: 65,536 sources at most.
+    let fixture = Fixture::valid();
+    let mut toml = TOML.to_owned();
+    for i in 0..65_535 {
+        toml.push_str(&format!(
+            "\n[[source]]\nname = \"s{i}\"\nfiles = \"exports/s{i}-*.csv\"\nkind = \"platform\"\n[source.columns]\ncampaign = \"Campaign\"\ndate = \"Day\"\n"
+        ));
+    }
+    fixture.write("tallyseal.toml", &toml);
+    let errors = fixture.errors();
+    assert_eq!(errors.len(), 1, "{:?}", &errors[..errors.len().min(3)]);
+    assert_has(
+        &errors,
+        &[
+            "tallyseal.toml:",
+            "at most 65,536 [[source]] tables",
+            "\"s65534\"",
+        ],
+    );
+}
+
+#[test]
 fn unknown_currencies() {
     let fixture = Fixture::valid();
     fixture.write(EXPORT, PLAT.replace("6.00,GBP", "6.00,GPB"));

@@ -207,7 +207,21 @@ impl Validator<'_> {
         }
         let mut sources: Vec<SourceConfig> = Vec::new();
         let mut names: HashMap<String, ()> = HashMap::new();
-        for raw in raw.sources {
+        // A delivery row numbers its source in 16 bits (model::DeliveryRow): beyond
+        // that, the sources are not read at all.
+        let most = usize::from(u16::MAX) + 1;
+        let raw_sources = match raw.sources.get(most) {
+            Some(extra) => {
+                self.error(
+                    &extra.name,
+                    "at most 65,536 [[source]] tables",
+                    extra.name.get_ref(),
+                );
+                Vec::new()
+            }
+            None => raw.sources,
+        };
+        for raw in raw_sources {
             let name = raw.name.get_ref().clone();
             if names.insert(name.clone(), ()).is_some() {
                 self.error(
@@ -215,10 +229,6 @@ impl Validator<'_> {
                     "a [[source]] name not used by another source",
                     &name,
                 );
-            }
-            // A delivery row numbers its source in 16 bits (model::DeliveryRow).
-            if names.len() > usize::from(u16::MAX) + 1 {
-                self.error(&raw.name, "at most 65,536 [[source]] tables", &name);
             }
             if let Some(source) = self.source(raw) {
                 sources.push(source);
