@@ -182,6 +182,15 @@ impl<'a> LeafParser<'a> {
         let index = self.file.leaf_ends.len() as u64;
         let line = self.lines_before + 1;
         self.lines_before += memchr::memchr_iter(b'\n', leaf).count() as u64;
+        // A row's origin numbers lines in 32 bits (model::RowOrigin): a longer file is
+        // refused, once, at the first line beyond.
+        if line.max(self.lines_before) > u64::from(u32::MAX)
+            && !std::mem::replace(&mut self.overlong, true)
+        {
+            let message = "an export holds at most 4,294,967,295 lines: split it into several files of the same source";
+            let at = Location::line(&self.spec.path, line.max(u64::from(u32::MAX) + 1));
+            problems.error(at, ErrorKind::Rule(message.into()));
+        }
         self.file.leaf_ends.push(start + leaf.len() as u64);
         self.tree.push(leaf_hash(leaf));
         let class = if index < self.spec.source.skip_rows {
@@ -203,15 +212,12 @@ impl<'a> LeafParser<'a> {
                     u32::try_from(line),
                     u32::try_from(index),
                 );
+                // Beyond 32 bits the file is refused above; an export's index never is.
                 if let (Ok(export), Ok(line), Ok(leaf)) = numbers {
                     let origin = RowOrigin { export, line, leaf };
                     if let Some(row) = self.delivery_row(origin, rows, problems) {
                         rows.push(row);
                     }
-                } else if !std::mem::replace(&mut self.overlong, true) {
-                    let message = "an export holds at most 4,294,967,295 lines: split it into several files of the same source";
-                    let at = Location::line(&self.spec.path, line);
-                    problems.error(at, ErrorKind::Rule(message.into()));
                 }
                 LeafClass::Data
             }
@@ -485,17 +491,25 @@ impl<'a> LeafParser<'a> {
         if problems.error_count() != before {
             return None;
         }
-        let grain: Vec<&str> = grain.into_iter().collect::<Option<_>>()?;
+        // Every cell read: a row to keep, whose strings are interned (so there are
+        // never more of them than rows, which a `u32` numbers).
+        let (Some(campaign), Some(date), Some(grain)) = (
+            campaign,
+            date,
+            grain.into_iter().collect::<Option<Vec<&str>>>(),
+        ) else {
+            return None;
+        };
         let grain = (rows.grains).id(&GrainKey(&grain), |g| {
             g.0.iter().map(|value| Arc::from(*value)).collect()
         });
-        let source_campaign_id = rows.ids.id(campaign?, |id| Arc::from(id));
-        // Config refuses more sources than 16 bits number.
-        let source = u16::try_from(self.spec.source_index).ok()?;
+        let source_campaign_id = rows.ids.id(campaign, |id| Arc::from(id));
+        let source = u16::try_from(self.spec.source_index)
+            .expect("config refuses more sources than 16 bits number");
         Some(DeliveryRow {
             source,
             source_campaign_id,
-            date: date?,
+            date,
             grain,
             metrics,
             currency,

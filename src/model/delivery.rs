@@ -35,10 +35,11 @@ impl SourceKind {
 /// A delivery metric of an export.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Metric {
-    Impressions,
-    Clicks,
-    Conversions,
-    Spend,
+    // The bit of each in [`Metrics`]' mask, and its slot there.
+    Impressions = 0,
+    Clicks = 1,
+    Conversions = 2,
+    Spend = 3,
 }
 
 /// The metrics of one delivery row; `None` means "not reported", which is not zero.
@@ -145,8 +146,9 @@ pub enum RowClass {
 pub type Grain = Arc<[Arc<str>]>;
 
 /// One data row of a raw export: 88 bytes. Its strings are indices into its [`Rows`]'
-/// tables, where each is kept once.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// tables, where each is kept once; so rows are not compared with `==` (two rows of
+/// different tables may hold the same indices for different strings).
+#[derive(Debug, Clone)]
 pub struct DeliveryRow {
     pub metrics: Metrics,
     pub origin: RowOrigin,
@@ -165,7 +167,7 @@ pub struct DeliveryRow {
 
 /// Values kept once each, by index: a row holds the index, not the value (campaign ids
 /// and grain values repeat on every day of an export).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Interned<T: Hash + Eq> {
     values: Vec<T>,
     index: hashbrown::HashMap<T, u32>,
@@ -190,7 +192,7 @@ impl<T: Hash + Eq + Clone> Interned<T> {
         if let Some(id) = self.index.get(key) {
             return *id;
         }
-        let id = self.values.len() as u32;
+        let id = u32::try_from(self.values.len()).expect("no more values than rows");
         let value = make(key);
         self.values.push(value.clone());
         self.index.insert(value, id);
@@ -221,7 +223,7 @@ impl hashbrown::Equivalent<Grain> for GrainKey<'_> {
 /// chunks of [`Rows::CHUNK`] rows, so that neither growing nor appending ever copies
 /// them all at once: tens of millions of rows would need their size twice over for a
 /// moment. At most [`Rows::MAX`] rows, so that a `u32` indexes them.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct Rows {
     chunks: Vec<Vec<DeliveryRow>>,
     len: usize,
@@ -450,7 +452,7 @@ mod tests {
         assert_eq!(all.len(), Rows::CHUNK + 9);
         assert_eq!(all[Rows::CHUNK + 2].origin.line, Rows::CHUNK as u32 + 2);
         assert_eq!(all[Rows::CHUNK + 3].origin.line, 1_000_000);
-        assert_eq!(all.get(Rows::CHUNK + 9), None);
+        assert!(all.get(Rows::CHUNK + 9).is_none());
         let lines: Vec<u32> = all.iter().map(|r| r.origin.line).collect();
         let expected: Vec<u32> = (0..Rows::CHUNK as u32 + 3)
             .chain(1_000_000..1_000_005)
