@@ -4,7 +4,7 @@
 //!
 //! [`site`] reads like the layout: one portal per client ([`portal`]), then the
 //! agency's internal view ([`agency`]). Pages come from Tera [`templates`]; numbers and
-//! dates are written for people by [`format`]; Markdown passes [`markdown`]'s sanitiser;
+//! dates are written for people by [`format`](mod@format); Markdown passes [`markdown`]'s sanitiser;
 //! charts are inline SVG laid out by [`chart`]; each line's rows are a CSV ([`rows`]);
 //! the machine-readable files are [`json`]. After sealing, [`verify_page`] adds each
 //! portal's in-browser verifier, which lists the sealed bundles and their keys.

@@ -26,7 +26,7 @@ pub fn write<'a>(files: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> String
     }))
 }
 
-/// [`write`] from files already hashed.
+/// [`write()`] from files already hashed.
 pub fn write_entries(entries: impl IntoIterator<Item = Entry>) -> String {
     let mut entries: Vec<Entry> = entries.into_iter().collect();
     entries.sort_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
@@ -61,7 +61,7 @@ pub enum ManifestError {
     NoFinalLf,
 }
 
-/// Reads a manifest written by [`write`]: strictly, so that a manifest that parses
+/// Reads a manifest written by [`write()`]: strictly, so that a manifest that parses
 /// lists each file once, sorted, in the one form tallyseal writes.
 pub fn parse(bytes: &[u8]) -> Result<Vec<Entry>, ManifestError> {
     let text = std::str::from_utf8(bytes).map_err(|_| ManifestError::NotUtf8)?;
