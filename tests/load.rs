@@ -4,7 +4,10 @@ mod common;
 
 use common::*;
 use tallyseal::check::Summary;
-use tallyseal::model::{LeafClass, PricingModel, RowClass, SourceKind, TaxTreatment};
+use tallyseal::ingest::read_metrics;
+use tallyseal::model::{
+    LeafClass, Metrics, PeriodData, PricingModel, Project, RowClass, SourceKind, TaxTreatment,
+};
 
 #[test]
 fn the_valid_fixture_loads_with_typed_records() {
@@ -62,18 +65,19 @@ fn rows_keep_file_line_and_bytes() {
         .position(|e| e.path.ends_with("plat_oct.csv"))
         .unwrap();
     let bytes = std::fs::read(fixture.file("periods/2026-10/exports/plat_oct.csv")).unwrap();
-    let rows: Vec<_> = oct
+    let (indices, rows): (Vec<u32>, Vec<_>) = oct
         .rows
-        .iter()
-        .filter(|r| r.origin.export() == plat)
-        .collect();
+        .indexed()
+        .filter(|(_, r)| r.origin.export() == plat)
+        .unzip();
     assert_eq!(rows.len(), 3);
     assert_eq!(rows[1].origin.line, 3);
     let range = oct.exports[plat].leaf_range(rows[1].origin.leaf as usize);
     let range = range.start as usize..range.end as usize;
     assert_eq!(&bytes[range], b"111,2026-10-02,1200,12,6.00,GBP\n");
     assert_eq!(rows[1].origin.leaf, 2);
-    assert_eq!(rows[2].metrics.spend().unwrap().to_string(), "3200");
+    let spend = metrics(&project, oct, indices[2]).spend();
+    assert_eq!(spend.unwrap().to_string(), "3200");
     assert_eq!(rows[2].currency.unwrap().code(), "JPY");
     let export = &oct.exports[plat];
     assert_eq!(export.size, bytes.len() as u64);
@@ -155,19 +159,18 @@ Total: account,,\"1,007\",10,5.01,";
             Preamble, Preamble, Header, Data, Blank, Data, Data, Blank, Total, Total
         ]
     );
-    let plat_rows: Vec<_> = oct
+    let (plat_indices, plat_rows): (Vec<u32>, Vec<_>) = oct
         .rows
-        .iter()
-        .filter(|r| {
+        .indexed()
+        .filter(|(_, r)| {
             oct.exports[r.origin.export()]
                 .path
                 .ends_with("plat_oct.csv")
         })
-        .collect();
-    assert_eq!(
-        plat_rows[0].metrics.impressions().unwrap().to_string(),
-        "1000"
-    );
+        .unzip();
+    let project = &loaded.project;
+    let impressions = metrics(project, oct, plat_indices[0]).impressions();
+    assert_eq!(impressions.unwrap().to_string(), "1000");
     assert!(matches!(plat_rows[1].class, RowClass::Duplicate { .. }));
     assert_eq!(plat_rows[2].class, RowClass::Unmapped);
     assert_eq!(plat_rows[2].origin.line, 7);
@@ -200,17 +203,29 @@ fn a_blank_metric_is_not_reported_not_zero() {
         "Campaign,Day,Impressions,Clicks,Cost,Currency\n111,2026-10-01,1000,,,\n",
     );
     let project = fixture.load().unwrap().project;
-    let row = project.periods[0]
-        .rows
-        .iter()
-        .find(|r| &**project.periods[0].rows.source_campaign_id(r) == "111")
+    let oct = &project.periods[0];
+    let (index, _) = (oct.rows.indexed())
+        .find(|(_, r)| &**oct.rows.source_campaign_id(r) == "111")
         .unwrap();
-    assert_eq!(row.metrics.clicks(), None);
-    assert_eq!(row.metrics.spend(), None);
+    let row = metrics(&project, oct, index);
+    assert_eq!(row.clicks(), None);
+    assert_eq!(row.spend(), None);
     assert_eq!(
-        row.metrics.impressions().map(|d| d.to_string()).as_deref(),
+        row.impressions().map(|d| d.to_string()).as_deref(),
         Some("1000")
     );
+}
+
+/// The metrics of the row at `index`, read back from its leaf.
+fn metrics(project: &Project, period: &PeriodData, index: u32) -> Metrics {
+    let mut read = Vec::new();
+    let sources = &project.config.sources;
+    read_metrics(&project.dir, period, sources, &[index], |i, m| read.push((i, m))).unwrap();
+    let [(i, metrics)] = read[..] else {
+        panic!("one row asked, {} read", read.len());
+    };
+    assert_eq!(i, index);
+    metrics
 }
 
 #[test]
@@ -310,4 +325,24 @@ fn an_applied_adjustment_listed_again_warns() {
                 && w.contains("already applied in 2026-10")),
         "{warnings:#?}"
     );
+}
+
+#[test]
+fn metrics_read_back_from_a_file_changed_since_it_was_read_are_refused() {
+    let fixture = Fixture::valid();
+    let project = fixture.load().unwrap().project;
+    let oct = &project.periods[0];
+    let (index, row) = oct.rows.indexed().next().unwrap();
+    let path = fixture.file(oct.exports[row.origin.export()].path.to_str().unwrap());
+    let range = oct.exports[row.origin.export()].leaf_range(row.origin.leaf as usize);
+    // The same length, one digit of the row's own leaf changed.
+    let mut bytes = std::fs::read(&path).unwrap();
+    let leaf = &mut bytes[range.start as usize..range.end as usize];
+    let digit = leaf.iter().rposition(u8::is_ascii_digit).unwrap();
+    leaf[digit] = if leaf[digit] == b'9' { b'8' } else { leaf[digit] + 1 };
+    std::fs::write(&path, &bytes).unwrap();
+    let sources = &project.config.sources;
+    let error = read_metrics(&project.dir, oct, sources, &[index], |_, _| {}).unwrap_err();
+    assert!(error.to_string().contains("changed"), "{error}");
+    assert_eq!(error.path, oct.exports[row.origin.export()].path);
 }

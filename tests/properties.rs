@@ -1,11 +1,16 @@
 //! Properties of loading: random exports survive with their provenance intact, every
-//! row read is accounted for, and no input makes the loader panic.
+//! row read is accounted for, its metrics read back and summed day by day exactly once,
+//! and no input makes the loader panic.
 
 mod common;
 
 use proptest::prelude::*;
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use std::collections::BTreeMap;
 use tallyseal::check::Summary;
-use tallyseal::model::RowClass;
+use tallyseal::ingest::read_metrics;
+use tallyseal::model::{Metric, RowClass};
 
 const TOML: &str = r#"[agency]
 name = "Prop Agency"
@@ -71,6 +76,8 @@ struct Expected {
     text: String,
     /// For each data row in file order: its record text, line, leaf, class.
     rows: Vec<(String, u64, u64, RowClass)>,
+    /// For each data row in file order: its impressions.
+    impressions: Vec<u32>,
     leaves: usize,
     tally: (usize, usize, usize, usize, usize, usize),
 }
@@ -82,6 +89,7 @@ fn render(skip: usize, entries: &[Entry], crlf: bool, final_newline: bool) -> Ex
         .collect();
     records.push("Campaign,Day,Placement,Impressions,Note".into());
     let mut rows: Vec<(String, RowClass)> = Vec::new();
+    let mut counts: Vec<u32> = Vec::new();
     let (mut mapped, mut unmapped, mut duplicate, mut total, mut blank) = (0, 0, 0, 0, 0);
     for (placement, entry) in entries.iter().enumerate() {
         let record = match entry {
@@ -105,6 +113,7 @@ fn render(skip: usize, entries: &[Entry], crlf: bool, final_newline: bool) -> Ex
                     quote(note)
                 );
                 rows.push((record.clone(), class));
+                counts.push(*impressions);
                 record
             }
             Entry::Duplicate(n) => {
@@ -119,6 +128,7 @@ fn render(skip: usize, entries: &[Entry], crlf: bool, final_newline: bool) -> Ex
                     duplicate += 1;
                     let record = rows[of].0.clone();
                     rows.push((record.clone(), RowClass::Duplicate { of: of as u32 }));
+                    counts.push(counts[of]);
                     record
                 }
             }
@@ -164,6 +174,7 @@ fn render(skip: usize, entries: &[Entry], crlf: bool, final_newline: bool) -> Ex
     Expected {
         text,
         rows: placed,
+        impressions: counts,
         leaves,
         tally: (rows_read, mapped, unmapped, duplicate, total, blank),
     }
@@ -225,6 +236,31 @@ proptest! {
         let t = Summary::of(&project, &[]).all;
         prop_assert_eq!((t.rows_read, t.mapped, t.unmapped, t.duplicate, t.total, t.blank), expected.tally);
         prop_assert!(t.balanced());
+        // Each row's metrics read back from its leaf, and the day sums billing reads
+        // re-add the mapped rows (a duplicate counted once).
+        let all: Vec<u32> = (0..oct.rows.len() as u32).rev().collect();
+        let mut read = Vec::new();
+        read_metrics(&project.dir, oct, &project.config.sources, &all, |i, m| read.push((i, m)))
+            .unwrap();
+        let read: Vec<u32> = read.iter().map(|(i, _)| *i).collect();
+        prop_assert_eq!(read, (0..oct.rows.len() as u32).collect::<Vec<_>>(), "in file order");
+        let mut read = Vec::new();
+        read_metrics(&project.dir, oct, &project.config.sources, &all, |_, m| read.push(m.impressions()))
+            .unwrap();
+        let counts: Vec<_> = expected.impressions.iter().map(|n| Some(Decimal::from(*n))).collect();
+        prop_assert_eq!(read, counts);
+        let mut by_day: BTreeMap<NaiveDate, Decimal> = BTreeMap::new();
+        for ((_, row), n) in oct.rows.indexed().zip(&expected.impressions) {
+            if matches!(row.class, RowClass::Mapped { .. }) {
+                *by_day.entry(row.date).or_default() += Decimal::from(*n);
+            }
+        }
+        let mut summed: BTreeMap<NaiveDate, Decimal> = BTreeMap::new();
+        for day in oct.rows.days(0) {
+            let impressions = day.totals.get(Metric::Impressions).unwrap().unwrap();
+            prop_assert!(summed.insert(day.date, impressions).is_none(), "one sum a day");
+        }
+        prop_assert_eq!(summed, by_day);
     }
 
     #[test]

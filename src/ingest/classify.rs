@@ -1,9 +1,12 @@
 //! What becomes of each delivery row of a period: mapped to a campaign, unmapped, or an
 //! identical duplicate counted once. Two rows with the same key and different metrics
-//! are an error: a restated export must replace the stale one.
+//! are an error: a restated export must replace the stale one. Rows keep no metrics, so
+//! a duplicate's and its original's are read back from their leaves to compare them.
 
-use crate::error::{ErrorKind, Problems};
-use crate::model::{Crosswalk, DeliveryRow, PeriodData, RowClass, SourceConfig};
+use super::export::read_metrics;
+use crate::error::{ErrorKind, Location, Problems};
+use crate::model::{Crosswalk, DeliveryRow, Metrics, PeriodData, RowClass, SourceConfig};
+use std::path::Path;
 use hashbrown::{DefaultHashBuilder, HashTable, hash_table::Entry};
 use std::hash::BuildHasher;
 use std::sync::Arc;
@@ -15,6 +18,7 @@ fn key(row: &DeliveryRow) -> (u16, u32, chrono::NaiveDate, u32) {
 }
 
 pub fn rows(
+    dir: &Path,
     data: &mut PeriodData,
     crosswalk: &Crosswalk,
     sources: &[SourceConfig],
@@ -28,6 +32,8 @@ pub fn rows(
     let mut campaigns: Vec<Arc<str>> = Vec::new();
     let mut ids: hashbrown::HashMap<&str, u32> = hashbrown::HashMap::new();
     let mut mapped: hashbrown::HashMap<(u16, u32), Option<u32>> = hashbrown::HashMap::new();
+    // Each duplicate and the row it repeats, by index.
+    let mut duplicates: Vec<(u32, u32)> = Vec::new();
     // Ingest refuses a period of more rows than a `u32` indexes (Rows::MAX).
     for (index, id) in (0..data.rows.len()).zip(0u32..) {
         let rows = &data.rows;
@@ -58,41 +64,75 @@ pub fn rows(
             }
             Entry::Occupied(seen) => {
                 let of = *seen.get();
-                let earlier = &rows[of as usize];
-                if earlier.metrics != row.metrics || earlier.currency != row.currency {
-                    let grain = rows.grain(row);
-                    let grain = if grain.is_empty() {
-                        String::new()
-                    } else {
-                        let values: Vec<_> = sources[usize::from(row.source)]
-                            .grain
-                            .iter()
-                            .zip(grain.iter())
-                            .map(|(c, v)| format!("{c}={v}"))
-                            .collect();
-                        format!(", {}", values.join(", "))
-                    };
-                    let earlier_at = crate::error::Location::line(
-                        &data.exports[earlier.origin.export()].path,
-                        earlier.origin.line.into(),
-                    );
-                    let message = format!(
-                        "conflicting duplicate: the row at {} has the same source `{}`, campaign id `{}`, date {}{grain} but different metrics; a restated export must replace the stale one",
-                        earlier_at.file_line(),
-                        sources[usize::from(row.source)].name,
-                        rows.source_campaign_id(row),
-                        row.date,
-                    );
-                    let at = crate::error::Location::line(
-                        &data.exports[row.origin.export()].path,
-                        row.origin.line.into(),
-                    );
-                    problems.error(at, ErrorKind::Rule(message));
-                }
+                duplicates.push((id, of));
                 RowClass::Duplicate { of }
             }
         };
         data.rows[index].class = class;
     }
-    data.rows.set_campaigns(campaigns);
+    check_duplicates(dir, data, &duplicates, sources, problems);
+    let mapped = |source: u16, id: u32| mapped.get(&(source, id)).copied().flatten();
+    data.rows.set_campaigns(campaigns, mapped);
+}
+
+/// Reads back the metrics of each duplicate and of the row it repeats: the same, and the
+/// duplicate's are taken out of the sums; different, an error.
+fn check_duplicates(
+    dir: &Path,
+    data: &mut PeriodData,
+    duplicates: &[(u32, u32)],
+    sources: &[SourceConfig],
+    problems: &mut Problems,
+) {
+    if duplicates.is_empty() {
+        return;
+    }
+    let both: Vec<u32> = duplicates.iter().flat_map(|(row, of)| [*row, *of]).collect();
+    let mut metrics: hashbrown::HashMap<u32, Metrics> = hashbrown::HashMap::new();
+    let read = read_metrics(dir, data, sources, &both, |index, read| {
+        metrics.insert(index, read);
+    });
+    if let Err(e) = read {
+        problems.error(Location::file(&e.path), ErrorKind::Io(e.source));
+        return;
+    }
+    for (index, of) in duplicates {
+        let (row, earlier) = (&data.rows[*index], &data.rows[*of]);
+        let (Some(read), Some(earlier_read)) = (metrics.get(index), metrics.get(of)) else {
+            continue;
+        };
+        if read == earlier_read && row.currency == earlier.currency {
+            data.rows.remove_duplicate(*index, read);
+            continue;
+        }
+        let rows = &data.rows;
+        let grain = rows.grain(row);
+        let grain = if grain.is_empty() {
+            String::new()
+        } else {
+            let values: Vec<_> = sources[usize::from(row.source)]
+                .grain
+                .iter()
+                .zip(grain.iter())
+                .map(|(c, v)| format!("{c}={v}"))
+                .collect();
+            format!(", {}", values.join(", "))
+        };
+        let earlier_at = Location::line(
+            &data.exports[earlier.origin.export()].path,
+            earlier.origin.line.into(),
+        );
+        let message = format!(
+            "conflicting duplicate: the row at {} has the same source `{}`, campaign id `{}`, date {}{grain} but different metrics; a restated export must replace the stale one",
+            earlier_at.file_line(),
+            sources[usize::from(row.source)].name,
+            rows.source_campaign_id(row),
+            row.date,
+        );
+        let at = Location::line(
+            &data.exports[row.origin.export()].path,
+            row.origin.line.into(),
+        );
+        problems.error(at, ErrorKind::Rule(message));
+    }
 }

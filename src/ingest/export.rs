@@ -6,9 +6,10 @@
 use super::cell::parse_decimal;
 use crate::error::{ErrorKind, Location, Problems};
 use crate::model::{
-    Currency, DeliveryRow, ExportFile, GrainKey, LeafClass, Metrics, Period, RowClass, RowOrigin,
-    Rows, SourceConfig,
+    Currency, DeliveryRow, ExportFile, GrainKey, LeafClass, Metrics, Period, PeriodData,
+    RowClass, RowOrigin, Rows, SourceConfig,
 };
+use crate::seal::slice::read_blocks;
 use crate::seal::leaves::LeafSplitter;
 use crate::seal::merkle::{Tree, TreeBuilder, leaf_hash};
 use chrono::NaiveDate;
@@ -146,10 +147,108 @@ struct LeafParser<'a> {
     lines_before: u64,
     /// Whether the file has more lines than a row's origin can number (reported once).
     overlong: bool,
+    /// The current record's fields.
+    fields: Fields,
+}
+
+/// The unescaped fields of one leaf read as a CSV record (its line ending excluded).
+struct Fields {
     csv: csv_core::Reader,
-    /// The current record's unescaped fields, and where each ends in it.
-    fields: Vec<u8>,
+    /// The fields' bytes, one after another, and where each ends in them.
+    bytes: Vec<u8>,
     ends: Vec<usize>,
+}
+
+impl Fields {
+    fn new() -> Fields {
+        Fields {
+            csv: csv_core::ReaderBuilder::new()
+                .terminator(csv_core::Terminator::Any(b'\n'))
+                .build(),
+            bytes: Vec::new(),
+            ends: Vec::new(),
+        }
+    }
+
+    /// Unescapes the leaf's fields.
+    fn split(&mut self, leaf: &[u8]) {
+        let content = leaf.strip_suffix(b"\n").unwrap_or(leaf);
+        let content = content.strip_suffix(b"\r").unwrap_or(content);
+        self.csv.reset();
+        self.bytes.clear();
+        self.bytes.resize(content.len(), 0);
+        self.ends.clear();
+        self.ends.resize(content.len() + 1, 0);
+        let (mut input, mut out, mut nends) = (0, 0, 0);
+        loop {
+            let (result, nin, nout, nend) = self.csv.read_record(
+                &content[input..],
+                &mut self.bytes[out..],
+                &mut self.ends[nends..],
+            );
+            input += nin;
+            out += nout;
+            nends += nend;
+            match result {
+                csv_core::ReadRecordResult::InputEmpty if input < content.len() => {}
+                csv_core::ReadRecordResult::InputEmpty => {
+                    // Signal the end of input: the record is complete.
+                    let (result, _, nout, nend) =
+                        self.csv
+                            .read_record(&[], &mut self.bytes[out..], &mut self.ends[nends..]);
+                    out += nout;
+                    nends += nend;
+                    debug_assert!(matches!(
+                        result,
+                        csv_core::ReadRecordResult::Record | csv_core::ReadRecordResult::End
+                    ));
+                    break;
+                }
+                // Output never outgrows the input, so these end the record too.
+                _ => break,
+            }
+        }
+        self.bytes.truncate(out);
+        self.ends.truncate(nends);
+    }
+
+    fn get(&self, i: usize) -> &[u8] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.bytes[start..self.ends[i]]
+    }
+
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// The metrics of a delivery row that was kept, whose metrics are in `columns` (in
+    /// the order of [`crate::model::Metric`]); `None` if one no longer reads as a
+    /// metric did.
+    fn metrics(&self, columns: &[Option<usize>; 4], separator: Option<char>) -> Option<Metrics> {
+        let mut values = [None; 4];
+        for (value, column) in values.iter_mut().zip(columns) {
+            let Some(column) = *column else { continue };
+            let cell = std::str::from_utf8(self.bytes_of(column)?).ok()?.trim();
+            if !cell.is_empty() {
+                *value = Some(parse_metric(cell, separator)?);
+            }
+        }
+        let [impressions, clicks, conversions, spend] = values;
+        let count = |value: Option<Decimal>| match value {
+            Some(value) => value.to_u64().map(Some),
+            None => Some(None),
+        };
+        Some(Metrics::new(
+            count(impressions)?,
+            count(clicks)?,
+            conversions,
+            spend,
+        ))
+    }
+
+    fn bytes_of(&self, i: usize) -> Option<&[u8]> {
+        (i < self.len()).then(|| self.get(i))
+    }
 }
 
 impl<'a> LeafParser<'a> {
@@ -165,16 +264,13 @@ impl<'a> LeafParser<'a> {
                 leaf_classes: Vec::new(),
                 tree: Tree::default(),
                 total_lines: Vec::new(),
+                metric_columns: [None; 4],
             },
             tree: TreeBuilder::default(),
             layout: None,
             lines_before: 0,
             overlong: false,
-            csv: csv_core::ReaderBuilder::new()
-                .terminator(csv_core::Terminator::Any(b'\n'))
-                .build(),
-            fields: Vec::new(),
-            ends: Vec::new(),
+            fields: Fields::new(),
         }
     }
 
@@ -196,12 +292,21 @@ impl<'a> LeafParser<'a> {
         let class = if index < self.spec.source.skip_rows {
             LeafClass::Preamble
         } else if index == self.spec.source.skip_rows {
-            self.split_fields(leaf);
+            self.fields.split(leaf);
             self.layout = self.header(line, problems);
+            if let Some(layout) = &self.layout {
+                let columns = [
+                    layout.impressions,
+                    layout.clicks,
+                    layout.conversions,
+                    layout.spend,
+                ];
+                self.file.metric_columns = columns;
+            }
             LeafClass::Header
         } else {
-            self.split_fields(leaf);
-            if (0..self.ends.len()).all(|i| self.field(i).trim_ascii().is_empty()) {
+            self.fields.split(leaf);
+            if (0..self.fields.len()).all(|i| self.field(i).trim_ascii().is_empty()) {
                 LeafClass::Blank
             } else if self.is_total() {
                 self.file.total_lines.push(line);
@@ -215,8 +320,8 @@ impl<'a> LeafParser<'a> {
                 // Beyond 32 bits the file is refused above; an export's index never is.
                 if let (Ok(export), Ok(line), Ok(leaf)) = numbers {
                     let origin = RowOrigin { export, line, leaf };
-                    if let Some(row) = self.delivery_row(origin, rows, problems) {
-                        rows.push(row);
+                    if let Some((row, metrics)) = self.delivery_row(origin, rows, problems) {
+                        rows.push(row, &metrics);
                     }
                 }
                 LeafClass::Data
@@ -225,51 +330,8 @@ impl<'a> LeafParser<'a> {
         self.file.leaf_classes.push(class);
     }
 
-    /// Unescapes the leaf's fields into `fields`/`ends` (its line ending excluded).
-    fn split_fields(&mut self, leaf: &[u8]) {
-        let content = leaf.strip_suffix(b"\n").unwrap_or(leaf);
-        let content = content.strip_suffix(b"\r").unwrap_or(content);
-        self.csv.reset();
-        self.fields.clear();
-        self.fields.resize(content.len(), 0);
-        self.ends.clear();
-        self.ends.resize(content.len() + 1, 0);
-        let (mut input, mut out, mut nends) = (0, 0, 0);
-        loop {
-            let (result, nin, nout, nend) = self.csv.read_record(
-                &content[input..],
-                &mut self.fields[out..],
-                &mut self.ends[nends..],
-            );
-            input += nin;
-            out += nout;
-            nends += nend;
-            match result {
-                csv_core::ReadRecordResult::InputEmpty if input < content.len() => {}
-                csv_core::ReadRecordResult::InputEmpty => {
-                    // Signal the end of input: the record is complete.
-                    let (result, _, nout, nend) =
-                        self.csv
-                            .read_record(&[], &mut self.fields[out..], &mut self.ends[nends..]);
-                    out += nout;
-                    nends += nend;
-                    debug_assert!(matches!(
-                        result,
-                        csv_core::ReadRecordResult::Record | csv_core::ReadRecordResult::End
-                    ));
-                    break;
-                }
-                // Output never outgrows the input, so these end the record too.
-                _ => break,
-            }
-        }
-        self.fields.truncate(out);
-        self.ends.truncate(nends);
-    }
-
     fn field(&self, i: usize) -> &[u8] {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        &self.fields[start..self.ends[i]]
+        self.fields.get(i)
     }
 
     fn is_total(&self) -> bool {
@@ -279,13 +341,13 @@ impl<'a> LeafParser<'a> {
             .footer_prefix
             .as_deref()
             .unwrap_or_default();
-        !prefix.is_empty() && !self.ends.is_empty() && self.field(0).starts_with(prefix.as_bytes())
+        !prefix.is_empty() && self.fields.len() > 0 && self.field(0).starts_with(prefix.as_bytes())
     }
 
     fn header(&self, line: u64, problems: &mut Problems) -> Option<Layout> {
         let at = || Location::line(&self.spec.path, line);
-        let mut names = Vec::with_capacity(self.ends.len());
-        for i in 0..self.ends.len() {
+        let mut names = Vec::with_capacity(self.fields.len());
+        for i in 0..self.fields.len() {
             let Ok(name) = std::str::from_utf8(self.field(i)) else {
                 problems.error(at().with_column(i as u64 + 1, None), ErrorKind::NotUtf8);
                 return None;
@@ -356,7 +418,7 @@ impl<'a> LeafParser<'a> {
         origin: RowOrigin,
         rows: &mut Rows,
         problems: &mut Problems,
-    ) -> Option<DeliveryRow> {
+    ) -> Option<(DeliveryRow, Metrics)> {
         let layout = self.layout.as_ref()?;
         let at = |column: usize| {
             Location::line(&self.spec.path, origin.line.into()).with_column(
@@ -364,10 +426,10 @@ impl<'a> LeafParser<'a> {
                 layout.names.get(column).map(String::as_str),
             )
         };
-        if self.ends.len() != layout.names.len() {
+        if self.fields.len() != layout.names.len() {
             let kind = ErrorKind::FieldCount {
                 expected: layout.names.len(),
-                found: self.ends.len(),
+                found: self.fields.len(),
             };
             problems.error(Location::line(&self.spec.path, origin.line.into()), kind);
             return None;
@@ -506,17 +568,76 @@ impl<'a> LeafParser<'a> {
         let source_campaign_id = rows.ids.id(campaign, |id| Arc::from(id));
         let source = u16::try_from(self.spec.source_index)
             .expect("config refuses more sources than 16 bits number");
-        Some(DeliveryRow {
+        let row = DeliveryRow {
             source,
             source_campaign_id,
             date,
             grain,
-            metrics,
             currency,
             origin,
             class: RowClass::Unmapped,
-        })
+        };
+        Some((row, metrics))
     }
+}
+
+/// A row's metrics could not be read back from its export.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {source}", crate::error::display_path(.path))]
+pub struct ReadBackError {
+    /// Relative to the project.
+    pub path: PathBuf,
+    pub source: std::io::Error,
+}
+
+/// Reads back the metrics of the rows `rows` (indices into `data.rows`) of the project
+/// at `dir` from their leaves, every block read checked against the tree kept when the
+/// export was read ([`read_blocks`]), so they are the metrics that were summed:
+/// `each(index, metrics)` for each row, in file order (by export, then leaf).
+pub fn read_metrics(
+    dir: &Path,
+    data: &PeriodData,
+    sources: &[SourceConfig],
+    rows: &[u32],
+    mut each: impl FnMut(u32, Metrics),
+) -> Result<(), ReadBackError> {
+    let origin = |index: &u32| data.rows[*index].origin;
+    let mut rows = rows.to_vec();
+    rows.sort_by_key(|i| (origin(i).export, origin(i).leaf));
+    let mut fields = Fields::new();
+    for group in rows.chunk_by(|a, b| origin(a).export == origin(b).export) {
+        let export = &data.exports[origin(&group[0]).export()];
+        let separator = sources[export.source].thousands_separator;
+        let mut leaves: Vec<usize> = group.iter().map(|i| origin(i).leaf as usize).collect();
+        leaves.dedup();
+        let failed = |source| ReadBackError {
+            path: export.path.clone(),
+            source,
+        };
+        let mut next = group.iter().peekable();
+        let mut unreadable = None;
+        let read = read_blocks(&dir.join(&export.path), export, &leaves, |leaf, _, bytes| {
+            let mut metrics = None;
+            while let Some(index) = next.next_if(|i| origin(i).leaf as usize == leaf) {
+                let read = *metrics.get_or_insert_with(|| {
+                    fields.split(bytes);
+                    fields.metrics(&export.metric_columns, separator)
+                });
+                match read {
+                    Some(metrics) => each(*index, metrics),
+                    None => unreadable = Some(origin(index).line),
+                }
+            }
+        });
+        read.map_err(failed)?;
+        if let Some(line) = unreadable {
+            let message = format!(
+                "line {line} no longer reads as the row it was (a bug in tallyseal; please report it)"
+            );
+            return Err(failed(std::io::Error::other(message)));
+        }
+    }
+    Ok(())
 }
 
 /// A metric cell, with the source's thousands separator allowed between groups of

@@ -15,7 +15,7 @@ mod period;
 mod table;
 
 pub use cell::{Cell, is_identifier, parse_decimal};
-pub use export::parse_metric;
+pub use export::{ReadBackError, parse_metric, read_metrics};
 
 use crate::error::{ErrorKind, LoadError, Location, Problems, Warning};
 use crate::model::{ApprovalStatus, Period, PeriodData, Project};
@@ -93,7 +93,7 @@ pub fn load(
             let read = !sealed || exports == Exports::All;
             let mut data = period::load(&master, period, read, &mut problems);
             data.sealed = sealed;
-            classify::rows(&mut data, &crosswalk, &config.sources, &mut problems);
+            classify::rows(dir, &mut data, &crosswalk, &config.sources, &mut problems);
             periods.push(data);
         }
     }

@@ -179,7 +179,8 @@ pub fn bill(
         milestones: Vec::new(),
         timesheets: Vec::new(),
     };
-    let mut campaign_rows: Vec<u32> = match &line.campaign {
+    let campaign = line.campaign.as_deref();
+    let mut campaign_rows: Vec<u32> = match campaign {
         Some(campaign) => ctx
             .rows
             .rows(campaign)
@@ -191,6 +192,8 @@ pub fn bill(
     };
     // Kept with the line until it is rendered: no room to spare for millions of rows.
     campaign_rows.shrink_to_fit();
+    // What the campaign's rows add up to, day by day: billing reads sums, not rows.
+    let sums = campaign.map_or(&[][..], |c| ctx.rows.days(c));
     // Models billed day by day: the quantity of each day, and what a rate is per.
     let mut per_day: BTreeMap<NaiveDate, Decimal> = BTreeMap::new();
     let mut units: BTreeMap<NaiveDate, DayUnits> = BTreeMap::new();
@@ -203,8 +206,8 @@ pub fn bill(
             };
             let basis = line.basis.unwrap_or(SourceKind::AdServer);
             let sources = &ctx.project.config.sources;
-            units =
-                units_by_day(ctx.rows, &campaign_rows, metric, basis, sources).map_err(overflow)?;
+            let covered = |day| terms.covers(day);
+            units = units_by_day(sums, covered, metric, basis, sources).map_err(overflow)?;
             per_day = units
                 .iter()
                 .map(|(day, u)| (*day, u.basis.unwrap_or_default()))
@@ -213,15 +216,16 @@ pub fn bill(
             Some(per)
         }
         PricingModel::MediaPct => {
-            for &index in &campaign_rows {
-                let row = ctx.rows.row(index);
-                let (Some(spend), Some(currency)) = (row.metrics.spend(), row.currency) else {
-                    continue;
-                };
-                if ctx.project.config.sources[usize::from(row.source)].kind != SourceKind::Platform
+            // In the order the rows first reported spend: rates are listed as first used.
+            for sum in sums.iter().filter(|sum| terms.covers(sum.date)) {
+                if ctx.project.config.sources[usize::from(sum.source)].kind != SourceKind::Platform
                 {
                     continue;
                 }
+                let spend = sum.totals.get(Metric::Spend).map_err(overflow)?;
+                let (Some(spend), Some(currency)) = (spend, sum.currency) else {
+                    continue;
+                };
                 let fx = if currency == line.currency {
                     Decimal::ONE
                 } else {
@@ -232,7 +236,7 @@ pub fn bill(
                     }
                     rate
                 };
-                let day = per_day.entry(row.date).or_default();
+                let day = per_day.entry(sum.date).or_default();
                 *day = spend
                     .times(fx)
                     .and_then(|converted| day.plus(converted))

@@ -1,7 +1,7 @@
 //! Raw exports and the delivery rows read from them, each with its provenance: the
 //! export file, its line and its Merkle leaf (whose byte range the file keeps).
 
-use super::Currency;
+use super::{CampaignDay, Currency, DayKey, Totals};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use std::hash::Hash;
@@ -145,12 +145,13 @@ pub enum RowClass {
 /// The values of a row's `grain` columns.
 pub type Grain = Arc<[Arc<str>]>;
 
-/// One data row of a raw export: 88 bytes. Its strings are indices into its [`Rows`]'
+/// One data row of a raw export: 36 bytes. Its strings are indices into its [`Rows`]'
 /// tables, where each is kept once; so rows are not compared with `==` (two rows of
-/// different tables may hold the same indices for different strings).
+/// different tables may hold the same indices for different strings). Its metrics are
+/// not kept: [`Rows`] sums them by [`DayKey`], and they are read back from the row's
+/// leaf where they are shown.
 #[derive(Debug, Clone)]
 pub struct DeliveryRow {
-    pub metrics: Metrics,
     pub origin: RowOrigin,
     pub date: NaiveDate,
     pub class: RowClass,
@@ -163,6 +164,18 @@ pub struct DeliveryRow {
     pub source: u16,
     /// The currency of `spend`, from the row or the source's fixed currency.
     pub currency: Option<Currency>,
+}
+
+impl DeliveryRow {
+    /// The sum this row's metrics are added to.
+    pub fn day_key(&self) -> DayKey {
+        DayKey {
+            source: self.source,
+            source_campaign_id: self.source_campaign_id,
+            date: self.date,
+            currency: self.currency,
+        }
+    }
 }
 
 /// Values kept once each, by index: a row holds the index, not the value (campaign ids
@@ -219,7 +232,9 @@ impl hashbrown::Equivalent<Grain> for GrainKey<'_> {
 }
 
 /// The delivery rows of a period (or of one export while it is read), indexed in file
-/// order, with the strings they share and the campaigns they are mapped to. Stored in
+/// order, with the strings they share, the campaigns they are mapped to and the sums of
+/// their metrics ([`Totals`]: by [`DayKey`] while rows are read, by campaign once they
+/// are classified). Stored in
 /// chunks of [`Rows::CHUNK`] rows, so that neither growing nor appending ever copies
 /// them all at once: tens of millions of rows would need their size twice over for a
 /// moment. At most [`Rows::MAX`] rows, so that a `u32` indexes them.
@@ -233,6 +248,10 @@ pub struct Rows {
     pub grains: Interned<Grain>,
     /// The universal campaign keys of [`RowClass::Mapped`], each once.
     campaigns: Vec<Arc<str>>,
+    /// The rows' metrics summed, until they are classified.
+    totals: hashbrown::HashMap<DayKey, Totals>,
+    /// Then the mapped rows' sums, by campaign and in the order rows first reported spend.
+    days: Vec<CampaignDay>,
 }
 
 impl Rows {
@@ -243,7 +262,38 @@ impl Rows {
         Rows::default()
     }
 
-    pub fn push(&mut self, row: DeliveryRow) {
+    /// Adds a row, its metrics to their sum.
+    pub fn push(&mut self, row: DeliveryRow, metrics: &Metrics) {
+        let index = u32::try_from(self.len).expect("no more rows than Rows::MAX");
+        (self.totals.entry(row.day_key()).or_default()).add(metrics, index);
+        self.push_row(row);
+    }
+
+    /// Moves every row of `other` to the end, its strings re-indexed into this one's
+    /// tables and its sums added to these, freeing its chunks as they empty. Rows are
+    /// appended before they are classified: `other`'s campaigns are not kept.
+    pub fn append(&mut self, other: Rows) {
+        let ids: Vec<u32> = (other.ids.values.iter())
+            .map(|id| self.ids.id(&**id, |_| id.clone()))
+            .collect();
+        let grains: Vec<u32> = (other.grains.values.iter())
+            .map(|grain| self.grains.id(&**grain, |_| grain.clone()))
+            .collect();
+        let offset = u32::try_from(self.len).expect("no more rows than Rows::MAX");
+        for (mut key, totals) in other.totals {
+            key.source_campaign_id = ids[key.source_campaign_id as usize];
+            (self.totals.entry(key).or_default()).merge(&totals, offset);
+        }
+        for chunk in other.chunks {
+            for mut row in chunk {
+                row.source_campaign_id = ids[row.source_campaign_id as usize];
+                row.grain = grains[row.grain as usize];
+                self.push_row(row);
+            }
+        }
+    }
+
+    fn push_row(&mut self, row: DeliveryRow) {
         match self.chunks.last_mut() {
             Some(chunk) if chunk.len() < Rows::CHUNK => chunk.push(row),
             _ => {
@@ -253,25 +303,6 @@ impl Rows {
             }
         }
         self.len += 1;
-    }
-
-    /// Moves every row of `other` to the end, its strings re-indexed into this one's
-    /// tables, freeing its chunks as they empty. Rows are appended before they are
-    /// classified: `other`'s campaigns are not kept.
-    pub fn append(&mut self, other: Rows) {
-        let ids: Vec<u32> = (other.ids.values.iter())
-            .map(|id| self.ids.id(&**id, |_| id.clone()))
-            .collect();
-        let grains: Vec<u32> = (other.grains.values.iter())
-            .map(|grain| self.grains.id(&**grain, |_| grain.clone()))
-            .collect();
-        for chunk in other.chunks {
-            for mut row in chunk {
-                row.source_campaign_id = ids[row.source_campaign_id as usize];
-                row.grain = grains[row.grain as usize];
-                self.push(row);
-            }
-        }
     }
 
     pub fn len(&self) -> usize {
@@ -320,9 +351,59 @@ impl Rows {
         &self.campaigns
     }
 
-    /// Names the campaigns of [`RowClass::Mapped`], by index.
-    pub fn set_campaigns(&mut self, campaigns: Vec<Arc<str>>) {
+    /// Takes out the metrics of the identical duplicate at `index`.
+    pub fn remove_duplicate(&mut self, index: u32, metrics: &Metrics) {
+        if let Some(totals) = self.totals.get_mut(&self[index].day_key()) {
+            totals.remove(metrics);
+        }
+    }
+
+    /// Names the campaigns of [`RowClass::Mapped`], by index, and sums the rows by
+    /// campaign: `mapped` gives the campaign of a `(source, source campaign id)`, if any.
+    /// Unmapped rows' sums are dropped.
+    pub fn set_campaigns(
+        &mut self,
+        campaigns: Vec<Arc<str>>,
+        mapped: impl Fn(u16, u32) -> Option<u32>,
+    ) {
         self.campaigns = campaigns;
+        let totals = std::mem::take(&mut self.totals);
+        let mut days: Vec<CampaignDay> = (totals.into_iter())
+            .filter_map(|(key, totals)| {
+                Some(CampaignDay {
+                    campaign: mapped(key.source, key.source_campaign_id)?,
+                    date: key.date,
+                    source: key.source,
+                    currency: key.currency,
+                    totals,
+                })
+            })
+            .collect();
+        // One sum per campaign, day, source and currency (a campaign may have several
+        // source campaign ids), then one order whatever the hash map's.
+        let key = |d: &CampaignDay| (d.campaign, d.date, d.source, d.currency.map(|c| c.code()));
+        days.sort_unstable_by_key(key);
+        days.dedup_by(|later, earlier| {
+            let same = key(later) == key(earlier);
+            if same {
+                earlier.totals.merge(&later.totals, 0);
+            }
+            same
+        });
+        days.sort_unstable_by_key(|d| {
+            let first = d.totals.first_spend().unwrap_or(u32::MAX);
+            (d.campaign, first, key(d))
+        });
+        days.shrink_to_fit();
+        self.days = days;
+    }
+
+    /// The sums of a campaign's rows (by [`RowClass::Mapped`]'s index), in the order its
+    /// rows first reported spend (those without spend last).
+    pub fn days(&self, campaign: u32) -> &[CampaignDay] {
+        let start = self.days.partition_point(|d| d.campaign < campaign);
+        let end = self.days.partition_point(|d| d.campaign <= campaign);
+        &self.days[start..end]
     }
 }
 
@@ -389,6 +470,9 @@ pub struct ExportFile {
     pub tree: crate::seal::merkle::Tree,
     /// The line of each total row, for reports.
     pub total_lines: Vec<u64>,
+    /// The column of each metric the header maps, in the order of [`Metric`]: where a
+    /// row's metrics are read back from its leaf.
+    pub metric_columns: [Option<usize>; 4],
 }
 
 impl ExportFile {
@@ -423,12 +507,12 @@ mod tests {
             g.0.iter().map(|v| Arc::from(*v)).collect()
         });
         for line in lines {
-            rows.push(DeliveryRow {
+            let metrics = Metrics::new(Some(line.into()), None, None, Some(Decimal::ONE));
+            let row = DeliveryRow {
                 source: 0,
                 source_campaign_id,
                 date: NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(),
                 grain,
-                metrics: Metrics::default(),
                 currency: None,
                 origin: RowOrigin {
                     export: 0,
@@ -436,7 +520,8 @@ mod tests {
                     leaf: line,
                 },
                 class: RowClass::Unmapped,
-            });
+            };
+            rows.push(row, &metrics);
         }
         rows
     }
@@ -482,10 +567,27 @@ mod tests {
             (&all).into_iter().nth(5).unwrap().class,
             RowClass::Duplicate { of: 1 }
         );
+
+        // Every row's metrics in its day's sum, whichever export it came from; a
+        // duplicate's taken out; sums of unmapped rows dropped.
+        all.remove_duplicate(5, &Metrics::new(Some(5), None, None, Some(Decimal::ONE)));
+        let campaigns = vec![Arc::from("C"), Arc::from("D")];
+        let c = all[0usize].source_campaign_id;
+        all.set_campaigns(campaigns, |_, id| (id == c).then_some(1));
+        assert!(all.days(0).is_empty());
+        let [day] = all.days(1) else {
+            panic!("one sum for C: {:?}", all.days(1));
+        };
+        let lines = (0..Rows::CHUNK as u64 + 3).sum::<u64>() + 7 - 5;
+        assert_eq!(day.totals.get(Metric::Impressions), Ok(Some(lines.into())));
+        let rows = Rows::CHUNK as u64 + 3 + 1 - 1;
+        assert_eq!(day.totals.get(Metric::Spend), Ok(Some(rows.into())));
+        assert_eq!(day.totals.get(Metric::Clicks), Ok(None));
+        assert_eq!(day.totals.first_spend(), Some(0));
     }
 
     #[test]
-    fn metrics_keep_what_was_reported_and_a_row_is_88_bytes() {
+    fn metrics_keep_what_was_reported_and_a_row_is_36_bytes() {
         let none = Metrics::default();
         assert_eq!(none, Metrics::new(None, None, None, None));
         assert_eq!(
@@ -513,6 +615,6 @@ mod tests {
         assert_eq!(all.get(Metric::Conversions), Some(Decimal::new(15, 1)));
         assert_eq!(all.get(Metric::Spend), Some(spend));
         assert_eq!(std::mem::size_of::<Metrics>(), 52);
-        assert_eq!(std::mem::size_of::<DeliveryRow>(), 88);
+        assert_eq!(std::mem::size_of::<DeliveryRow>(), 36);
     }
 }

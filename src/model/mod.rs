@@ -9,6 +9,7 @@ mod delivery;
 mod money;
 mod project;
 mod records;
+mod totals;
 
 pub use calendar::Period;
 pub use client::{Client, TaxTreatment};
@@ -23,6 +24,7 @@ pub use delivery::{
 };
 pub use money::{Currency, Exact, Overflow, amount_text, sum};
 pub use project::{Crosswalk, PeriodData, Project};
+pub use totals::{CampaignDay, DayKey, Totals};
 pub use records::{
     Adjustment, AdjustmentKind, Approval, ApprovalStatus, CauseCode, ChangeOrder, ClientScope,
     Evidence, Explanation, FxRate, ManualStatus, ManualStep, Milestone, Payment, TimesheetEntry,

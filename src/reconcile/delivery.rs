@@ -1,6 +1,6 @@
 //! Delivery rows by campaign, and the units a line counts on each day (rules.md §2).
 
-use crate::model::{DeliveryRow, Exact, Metric, Overflow, PeriodData, SourceConfig, SourceKind};
+use crate::model::{CampaignDay, DeliveryRow, Exact, Metric, Overflow, PeriodData, SourceConfig, SourceKind};
 use chrono::NaiveDate;
 use hashbrown::HashMap;
 use rust_decimal::Decimal;
@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 pub struct CampaignRows<'a> {
     pub data: &'a PeriodData,
     by_campaign: HashMap<&'a str, Vec<u32>>,
+    /// Each campaign's index in the rows' campaigns.
+    ids: HashMap<&'a str, u32>,
 }
 
 impl<'a> CampaignRows<'a> {
@@ -21,7 +23,23 @@ impl<'a> CampaignRows<'a> {
                 by_campaign.entry(campaign).or_default().push(index);
             }
         }
-        CampaignRows { data, by_campaign }
+        let ids = (data.rows.campaigns().iter())
+            .zip(0u32..)
+            .map(|(campaign, id)| (&**campaign, id))
+            .collect();
+        CampaignRows {
+            data,
+            by_campaign,
+            ids,
+        }
+    }
+
+    /// The sums of the campaign's rows, day by day ([`Rows::days`](crate::model::Rows::days)).
+    pub fn days(&self, campaign: &str) -> &'a [CampaignDay] {
+        match self.ids.get(campaign) {
+            Some(id) => self.data.rows.days(*id),
+            None => &[],
+        }
     }
 
     pub fn rows(&self, campaign: &str) -> &[u32] {
@@ -40,22 +58,22 @@ pub struct DayUnits {
     pub other: Option<Decimal>,
 }
 
-/// `basis_units(d)` and `other_units(d)` of a metric for the given rows, per day.
+/// `basis_units(d)` and `other_units(d)` of a metric for a campaign's sums on the days
+/// `covered`, per day.
 pub fn units_by_day(
-    rows: &CampaignRows,
-    indices: &[u32],
+    sums: &[CampaignDay],
+    covered: impl Fn(NaiveDate) -> bool,
     metric: Metric,
     basis: SourceKind,
     sources: &[SourceConfig],
 ) -> Result<BTreeMap<NaiveDate, DayUnits>, Overflow> {
     let mut days: BTreeMap<NaiveDate, DayUnits> = BTreeMap::new();
-    for &index in indices {
-        let row = rows.row(index);
-        let Some(value) = row.metrics.get(metric) else {
+    for sum in sums.iter().filter(|sum| covered(sum.date)) {
+        let Some(value) = sum.totals.get(metric)? else {
             continue;
         };
-        let day = days.entry(row.date).or_default();
-        let slot = if sources[usize::from(row.source)].kind == basis {
+        let day = days.entry(sum.date).or_default();
+        let slot = if sources[usize::from(sum.source)].kind == basis {
             &mut day.basis
         } else {
             &mut day.other

@@ -240,7 +240,7 @@ pub fn render(
                         page: line_page(site, cp, invoice, line),
                     },
                 )?;
-                if let Some(csv) = super::rows::line_csv(site.project, cp.data, line) {
+                if let Some(csv) = super::rows::line_csv(site.project, cp.data, line)? {
                     out.file(lines.join(format!("{}.csv", line.line_id)), &csv)?;
                 }
             }

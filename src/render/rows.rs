@@ -4,7 +4,8 @@
 //! their timesheet entries; milestone lines their milestones. A flat fee has no rows.
 
 use crate::invoice::LineBill;
-use crate::model::{PeriodData, PricingModel, Project, SourceKind};
+use crate::ingest::{ReadBackError, read_metrics};
+use crate::model::{Metrics, PeriodData, PricingModel, Project, SourceKind};
 use rust_decimal::Decimal;
 
 /// Whether the line has a CSV of rows.
@@ -12,25 +13,28 @@ pub fn has_rows(line: &LineBill) -> bool {
     line.model != PricingModel::Flat
 }
 
-/// The CSV of the line's rows, or `None` for a flat fee.
-pub fn line_csv(project: &Project, data: &PeriodData, line: &LineBill) -> Option<Vec<u8>> {
+/// The CSV of the line's rows, or `None` for a flat fee. Delivery rows' metrics are
+/// read back from their exports' leaves: a row in memory does not keep them.
+pub fn line_csv(
+    project: &Project,
+    data: &PeriodData,
+    line: &LineBill,
+) -> Result<Option<Vec<u8>>, ReadBackError> {
     if !has_rows(line) {
-        return None;
+        return Ok(None);
     }
     let mut out = csv::WriterBuilder::new()
         .terminator(csv::Terminator::Any(b'\n'))
         .from_writer(Vec::new());
-    let written = match line.model {
-        PricingModel::Hourly => timesheets(&mut out, data, line),
-        PricingModel::Milestone => milestones(&mut out, line),
-        _ => delivery(&mut out, project, data, line),
+    match line.model {
+        PricingModel::Hourly => timesheets(&mut out, data, line).expect(IN_MEMORY),
+        PricingModel::Milestone => milestones(&mut out, line).expect(IN_MEMORY),
+        _ => delivery(&mut out, project, data, line)?,
     };
-    written.expect("a CSV written to memory cannot fail");
-    Some(
-        out.into_inner()
-            .expect("a CSV written to memory cannot fail"),
-    )
+    Ok(Some(out.into_inner().expect(IN_MEMORY)))
 }
+
+const IN_MEMORY: &str = "a CSV written to memory cannot fail";
 
 type Writer = csv::Writer<Vec<u8>>;
 
@@ -39,8 +43,8 @@ fn delivery(
     project: &Project,
     data: &PeriodData,
     line: &LineBill,
-) -> csv::Result<()> {
-    out.write_record([
+) -> Result<(), ReadBackError> {
+    let header = [
         "file",
         "line",
         "source",
@@ -54,12 +58,13 @@ fn delivery(
         "spend",
         "currency",
         "billed",
-    ])?;
+    ];
+    out.write_record(header).expect(IN_MEMORY);
     let mut rows: Vec<(u32, &str)> = line.rows.iter().map(|i| (*i, "")).collect();
     rows.extend(line.out_of_flight.iter().map(|i| (*i, "out_of_flight")));
     rows.sort_by_key(|(i, _)| {
         let origin = &data.rows[*i].origin;
-        (origin.export, origin.line)
+        (origin.export, origin.leaf)
     });
     // One row after another through one buffer: millions of rows, no string each.
     let files: Vec<String> = data
@@ -74,7 +79,11 @@ fn delivery(
         let _ = cell.write_fmt(value);
         out.write_field(&cell)
     };
-    for (index, reason) in rows {
+    let indices: Vec<u32> = rows.iter().map(|(i, _)| *i).collect();
+    let mut reasons = rows.iter().map(|(_, reason)| *reason);
+    // In the order of `rows`, which read_metrics keeps.
+    let mut write = |out: &mut Writer, index: u32, metrics: Metrics| -> csv::Result<()> {
+        let reason = reasons.next().unwrap_or_default();
         let row = &data.rows[index];
         let source = &project.config.sources[usize::from(row.source)];
         // What the line counts: its metric from every row for cpm/cpc/cpa (basis and
@@ -94,17 +103,21 @@ fn delivery(
         out.write_field(&**data.rows.source_campaign_id(row))?;
         field(out, format_args!("{}", Joined(data.rows.grain(row))))?;
         for value in [
-            row.metrics.impressions(),
-            row.metrics.clicks(),
-            row.metrics.conversions(),
-            row.metrics.spend(),
+            metrics.impressions(),
+            metrics.clicks(),
+            metrics.conversions(),
+            metrics.spend(),
         ] {
             field(out, format_args!("{}", Plain(value)))?;
         }
         out.write_field(row.currency.map(|c| c.code()).unwrap_or_default())?;
         out.write_field(billed)?;
-        out.write_record(None::<&[u8]>)?;
-    }
+        out.write_record(None::<&[u8]>)
+    };
+    let (dir, sources) = (&project.dir, &project.config.sources);
+    read_metrics(dir, data, sources, &indices, |index, metrics| {
+        write(out, index, metrics).expect(IN_MEMORY);
+    })?;
     Ok(())
 }
 

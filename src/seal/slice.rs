@@ -12,6 +12,61 @@ use std::io::{Read, Seek, SeekFrom};
 use std::ops::Range;
 use std::path::Path;
 
+/// Reads from `path` every block of `export`'s tree that holds one of the leaves
+/// `wanted` (sorted, each once), adjacent blocks in one piece, and re-hashes its leaves:
+/// calls `each(leaf, hash, bytes)` for every leaf of those blocks, in order, and fails
+/// if a block's leaves are not those hashed when the export was read (the file changed
+/// since, even keeping its length).
+pub fn read_blocks(
+    path: &Path,
+    export: &ExportFile,
+    wanted: &[usize],
+    mut each: impl FnMut(usize, Hash, &[u8]),
+) -> std::io::Result<()> {
+    let tree = &export.tree;
+    // Runs of adjacent blocks holding a wanted leaf, as leaf ranges.
+    let mut runs: Vec<Range<usize>> = Vec::new();
+    for leaf in wanted {
+        let block = tree.block_of(*leaf);
+        match runs.last_mut() {
+            Some(last) if last.end >= block.start => last.end = last.end.max(block.end),
+            _ => runs.push(block),
+        }
+    }
+    let mut file = std::fs::File::open(path)?;
+    let (mut run_bytes, mut hashes) = (Vec::new(), Vec::new());
+    for run in runs {
+        let start = export.leaf_range(run.start).start;
+        let end = export.leaf_range(run.end - 1).end;
+        file.seek(SeekFrom::Start(start))?;
+        run_bytes.clear();
+        (&mut file).take(end - start).read_to_end(&mut run_bytes)?;
+        if run_bytes.len() as u64 != end - start {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "the file is shorter than when it was read: it changed during the build",
+            ));
+        }
+        let piece = |leaf: usize| {
+            let range = export.leaf_range(leaf);
+            &run_bytes[(range.start - start) as usize..(range.end - start) as usize]
+        };
+        hashes.clear();
+        hashes.extend(run.clone().map(|leaf| leaf_hash(piece(leaf))));
+        for (block, first) in hashes.chunks(BLOCK).zip(run.clone().step_by(BLOCK)) {
+            if !tree.holds_block(first, block) {
+                return Err(std::io::Error::other(
+                    "the file changed since it was read: it changed during the build",
+                ));
+            }
+        }
+        for (leaf, hash) in run.zip(&hashes) {
+            each(leaf, *hash, piece(leaf));
+        }
+    }
+    Ok(())
+}
+
 /// A client's slice of one export and its proof.
 #[derive(Debug, Clone)]
 pub struct Slice {
@@ -41,52 +96,15 @@ pub fn slice(
         .collect();
     wanted.sort_unstable();
     wanted.dedup();
-    // Runs of adjacent blocks holding a wanted leaf, as leaf ranges.
-    let mut runs: Vec<Range<usize>> = Vec::new();
-    for leaf in &wanted {
-        let block = tree.block_of(*leaf);
-        match runs.last_mut() {
-            Some(last) if last.end >= block.start => last.end = last.end.max(block.end),
-            _ => runs.push(block),
-        }
-    }
-    let changed =
-        || std::io::Error::other("the file changed since it was read: it changed during the build");
-    let mut file = std::fs::File::open(path)?;
     let mut bytes = Vec::new();
     let mut known: Vec<(usize, Hash)> = Vec::new();
-    let mut run_bytes = Vec::new();
     let mut next_wanted = wanted.iter().peekable();
-    for run in runs {
-        let start = export.leaf_range(run.start).start;
-        let end = export.leaf_range(run.end - 1).end;
-        file.seek(SeekFrom::Start(start))?;
-        run_bytes.clear();
-        (&mut file).take(end - start).read_to_end(&mut run_bytes)?;
-        if run_bytes.len() as u64 != end - start {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                "the file is shorter than when it was read: it changed during the build",
-            ));
+    read_blocks(path, export, &wanted, |leaf, hash, piece| {
+        known.push((leaf, hash));
+        if next_wanted.next_if_eq(&&leaf).is_some() {
+            bytes.extend_from_slice(piece);
         }
-        let first_known = known.len();
-        for leaf in run.clone() {
-            let range = export.leaf_range(leaf);
-            let piece = &run_bytes[(range.start - start) as usize..(range.end - start) as usize];
-            known.push((leaf, leaf_hash(piece)));
-            if next_wanted.next_if_eq(&&leaf).is_some() {
-                bytes.extend_from_slice(piece);
-            }
-        }
-        // The bytes read now must be the leaves hashed at ingest, or the proof would
-        // not hold: a file changed in between, even keeping its length, stops here.
-        for block in known[first_known..].chunks(BLOCK) {
-            let hashes: Vec<Hash> = block.iter().map(|(_, h)| *h).collect();
-            if !tree.holds_block(block[0].0, &hashes) {
-                return Err(changed());
-            }
-        }
-    }
+    })?;
     let leaf = |index: usize| {
         let at = known.binary_search_by_key(&index, |(i, _)| *i).ok()?;
         Some(known[at].1)
@@ -145,6 +163,7 @@ mod tests {
                 .collect(),
             tree: Tree::new(hashes.collect()),
             total_lines: Vec::new(),
+            metric_columns: [None; 4],
         }
     }
 
