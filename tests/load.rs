@@ -220,7 +220,10 @@ fn a_blank_metric_is_not_reported_not_zero() {
 fn metrics(project: &Project, period: &PeriodData, index: u32) -> Metrics {
     let mut read = Vec::new();
     let sources = &project.config.sources;
-    read_metrics(&project.dir, period, sources, &[index], |i, m| read.push((i, m))).unwrap();
+    read_metrics(&project.dir, period, sources, &[index], |i, m| {
+        read.push((i, m))
+    })
+    .unwrap();
     let [(i, metrics)] = read[..] else {
         panic!("one row asked, {} read", read.len());
     };
@@ -339,7 +342,11 @@ fn metrics_read_back_from_a_file_changed_since_it_was_read_are_refused() {
     let mut bytes = std::fs::read(&path).unwrap();
     let leaf = &mut bytes[range.start as usize..range.end as usize];
     let digit = leaf.iter().rposition(u8::is_ascii_digit).unwrap();
-    leaf[digit] = if leaf[digit] == b'9' { b'8' } else { leaf[digit] + 1 };
+    leaf[digit] = if leaf[digit] == b'9' {
+        b'8'
+    } else {
+        leaf[digit] + 1
+    };
     std::fs::write(&path, &bytes).unwrap();
     let sources = &project.config.sources;
     let error = read_metrics(&project.dir, oct, sources, &[index], |_, _| {}).unwrap_err();

@@ -4,8 +4,8 @@
 
 mod common;
 
-use proptest::prelude::*;
 use chrono::NaiveDate;
+use proptest::prelude::*;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use tallyseal::check::Summary;

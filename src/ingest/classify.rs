@@ -6,9 +6,9 @@
 use super::export::read_metrics;
 use crate::error::{ErrorKind, Location, Problems};
 use crate::model::{Crosswalk, DeliveryRow, Metrics, PeriodData, RowClass, SourceConfig};
-use std::path::Path;
 use hashbrown::{DefaultHashBuilder, HashTable, hash_table::Entry};
 use std::hash::BuildHasher;
+use std::path::Path;
 use std::sync::Arc;
 
 /// What makes two rows the same delivery: their strings are the period's indices, equal
@@ -87,7 +87,10 @@ fn check_duplicates(
     if duplicates.is_empty() {
         return;
     }
-    let both: Vec<u32> = duplicates.iter().flat_map(|(row, of)| [*row, *of]).collect();
+    let both: Vec<u32> = duplicates
+        .iter()
+        .flat_map(|(row, of)| [*row, *of])
+        .collect();
     let mut metrics: hashbrown::HashMap<u32, Metrics> = hashbrown::HashMap::new();
     let read = read_metrics(dir, data, sources, &both, |index, read| {
         metrics.insert(index, read);

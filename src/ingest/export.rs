@@ -6,12 +6,12 @@
 use super::cell::parse_decimal;
 use crate::error::{ErrorKind, Location, Problems};
 use crate::model::{
-    Currency, DeliveryRow, ExportFile, GrainKey, LeafClass, Metrics, Period, PeriodData,
-    RowClass, RowOrigin, Rows, SourceConfig,
+    Currency, DeliveryRow, ExportFile, GrainKey, LeafClass, Metrics, Period, PeriodData, RowClass,
+    RowOrigin, Rows, SourceConfig,
 };
-use crate::seal::slice::read_blocks;
 use crate::seal::leaves::LeafSplitter;
 use crate::seal::merkle::{Tree, TreeBuilder, leaf_hash};
+use crate::seal::slice::read_blocks;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
@@ -616,19 +616,24 @@ pub fn read_metrics(
         };
         let mut next = group.iter().peekable();
         let mut unreadable = None;
-        let read = read_blocks(&dir.join(&export.path), export, &leaves, |leaf, _, bytes| {
-            let mut metrics = None;
-            while let Some(index) = next.next_if(|i| origin(i).leaf as usize == leaf) {
-                let read = *metrics.get_or_insert_with(|| {
-                    fields.split(bytes);
-                    fields.metrics(&export.metric_columns, separator)
-                });
-                match read {
-                    Some(metrics) => each(*index, metrics),
-                    None => unreadable = Some(origin(index).line),
+        let read = read_blocks(
+            &dir.join(&export.path),
+            export,
+            &leaves,
+            |leaf, _, bytes| {
+                let mut metrics = None;
+                while let Some(index) = next.next_if(|i| origin(i).leaf as usize == leaf) {
+                    let read = *metrics.get_or_insert_with(|| {
+                        fields.split(bytes);
+                        fields.metrics(&export.metric_columns, separator)
+                    });
+                    match read {
+                        Some(metrics) => each(*index, metrics),
+                        None => unreadable = Some(origin(index).line),
+                    }
                 }
-            }
-        });
+            },
+        );
         read.map_err(failed)?;
         if let Some(line) = unreadable {
             let message = format!(

@@ -24,8 +24,8 @@ pub use delivery::{
 };
 pub use money::{Currency, Exact, Overflow, amount_text, sum};
 pub use project::{Crosswalk, PeriodData, Project};
-pub use totals::{CampaignDay, DayKey, Totals};
 pub use records::{
     Adjustment, AdjustmentKind, Approval, ApprovalStatus, CauseCode, ChangeOrder, ClientScope,
     Evidence, Explanation, FxRate, ManualStatus, ManualStep, Milestone, Payment, TimesheetEntry,
 };
+pub use totals::{CampaignDay, DayKey, Totals};

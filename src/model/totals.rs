@@ -76,7 +76,9 @@ impl Totals {
         for metric in METRICS {
             if let Some(value) = metrics.get(metric) {
                 let slot = metric as usize;
-                self.sums[slot] = self.sums[slot].checked_sub(value).unwrap_or(self.sums[slot]);
+                self.sums[slot] = self.sums[slot]
+                    .checked_sub(value)
+                    .unwrap_or(self.sums[slot]);
             }
         }
     }

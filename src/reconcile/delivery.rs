@@ -1,6 +1,8 @@
 //! Delivery rows by campaign, and the units a line counts on each day (rules.md §2).
 
-use crate::model::{CampaignDay, DeliveryRow, Exact, Metric, Overflow, PeriodData, SourceConfig, SourceKind};
+use crate::model::{
+    CampaignDay, DeliveryRow, Exact, Metric, Overflow, PeriodData, SourceConfig, SourceKind,
+};
 use chrono::NaiveDate;
 use hashbrown::HashMap;
 use rust_decimal::Decimal;

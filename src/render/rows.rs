@@ -3,8 +3,8 @@
 //! rows with the file and line each came from and whether it was billed; hourly lines
 //! their timesheet entries; milestone lines their milestones. A flat fee has no rows.
 
-use crate::invoice::LineBill;
 use crate::ingest::{ReadBackError, read_metrics};
+use crate::invoice::LineBill;
 use crate::model::{Metrics, PeriodData, PricingModel, Project, SourceKind};
 use rust_decimal::Decimal;
 
