@@ -84,6 +84,12 @@ enum Command {
     },
 }
 
+/// jemalloc, not the system allocator: a large build's peak memory is about 15% lower
+/// (see Cargo.toml and bench/RESULTS.md).
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Check { project, deep } => check(project, deep),
