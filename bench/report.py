@@ -71,7 +71,7 @@ def main() -> None:
         "tallyseal throughput",
         lambda o: "n/a" if not med(o, "tallyseal") else f"{med(o, 'bytes') / 1e6 / med(o, 'tallyseal'):,.1f} MB/s, {med(o, 'rows') / med(o, 'tallyseal'):,.0f} rows/s",
     )
-    row("peak RSS (max of runs)", lambda o: "n/a" if not nums(o, "rss_kb") else f"{max(nums(o, 'rss_kb')) / 1024:,.0f} MB")
+    row("peak RSS (max of runs)", lambda o: "n/a" if not nums(o, "rss_kb") else f"{max(nums(o, 'rss_kb')) / 1024:,.0f} MiB")
 
     def pages(o: str) -> str:
         p, t = med(o, "pages"), med(o, "tallyseal")

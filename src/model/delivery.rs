@@ -202,6 +202,10 @@ impl<T: Hash + Eq + Clone> Interned<T> {
     where
         Q: Hash + hashbrown::Equivalent<T> + ?Sized,
     {
+        if self.index.len() != self.values.len() {
+            // Dropped by `forget_index`: made again.
+            self.index = self.values.iter().cloned().zip(0..).collect();
+        }
         if let Some(id) = self.index.get(key) {
             return *id;
         }
@@ -210,6 +214,12 @@ impl<T: Hash + Eq + Clone> Interned<T> {
         self.values.push(value.clone());
         self.index.insert(value, id);
         id
+    }
+
+    /// Frees the lookup from value to index (tens of MB for a period's grain values) once
+    /// no value is looked up for a while; [`Interned::id`] makes it again if it is.
+    pub fn forget_index(&mut self) {
+        self.index = hashbrown::HashMap::new();
     }
 
     pub fn get(&self, id: u32) -> &T {
@@ -367,6 +377,9 @@ impl Rows {
         mapped: impl Fn(u16, u32) -> Option<u32>,
     ) {
         self.campaigns = campaigns;
+        // Rows are read and classified: no string is looked up again.
+        self.ids.forget_index();
+        self.grains.forget_index();
         let totals = std::mem::take(&mut self.totals);
         let mut days: Vec<CampaignDay> = (totals.into_iter())
             .filter_map(|(key, totals)| {
@@ -584,6 +597,10 @@ mod tests {
         assert_eq!(day.totals.get(Metric::Spend), Ok(Some(rows.into())));
         assert_eq!(day.totals.get(Metric::Clicks), Ok(None));
         assert_eq!(day.totals.first_spend(), Some(0));
+        // Classified, the strings' lookups are dropped, and made again if needed.
+        assert_eq!(all.ids.id("c", |id| id.into()), c);
+        assert_eq!(all.ids.id("e", |id| id.into()), 2);
+        assert_eq!(all.ids.values().len(), 3);
     }
 
     #[test]
