@@ -557,3 +557,38 @@ fn evidence_pages_chart_the_days_and_mark_those_out_of_tolerance() {
     }
     assert!(seen > 0, "the sample has a discrepancy to check");
 }
+
+#[test]
+fn a_step_lists_500_details_and_counts_the_rest_which_checklist_json_holds() {
+    // 600 repeats of one row: the duplicates step has 600 details, for acme and the
+    // agency alike.
+    let fixture = common::Fixture::valid();
+    let repeat = "111,2026-10-01,1000,10,5.00,GBP\n".repeat(600);
+    fixture.period("exports/plat_oct.csv", format!("{}{repeat}", common::PLAT));
+    let out = tempfile::tempdir().unwrap();
+    let site = out.path().join("site");
+    build_ok(fixture.path(), &site);
+    let pages = [
+        ("clients/acme/2026-10", "checklist.html"),
+        ("agency/2026-10", "index.html"),
+    ];
+    for (folder, page) in pages {
+        let folder = site.join(folder);
+        let json = std::fs::read(folder.join("checklist.json")).unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        let steps = json["steps"].as_array().unwrap();
+        let step = steps.iter().find(|s| s["id"] == "no_duplicates").unwrap();
+        assert_eq!(
+            step["details"].as_array().unwrap().len(),
+            600,
+            "all in the JSON"
+        );
+        let html = common::text(&std::fs::read(folder.join(page)).unwrap());
+        let listed = html.matches("repeats ").count();
+        assert_eq!(listed, 500, "{page} lists 500");
+        assert!(
+            html.contains(r#"100 more in <a href="checklist.json">checklist.json</a>."#),
+            "{page} counts the rest"
+        );
+    }
+}

@@ -3,6 +3,7 @@
 //! report. It may show every client, so it is written under `agency/`, never inside a
 //! client's portal.
 
+use super::LISTED;
 use super::format::{self, money};
 use super::portal::{ClientPeriod, step_rows};
 use super::{Frame, Link, Output, Page, RenderError, Site, words};
@@ -12,9 +13,6 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
-
-/// Rows listed on a page per kind of exception; the rest are in `exceptions.json`.
-const LISTED: usize = 500;
 
 #[derive(Serialize)]
 struct IndexPage {
@@ -180,7 +178,8 @@ struct PeriodPage {
     conservation: Vec<ConservationRow>,
 }
 
-/// A list shown up to [`LISTED`] items, with how many there are in all.
+/// A list shown up to [`LISTED`] items (the rest are in `exceptions.json`), with how many
+/// there are in all.
 #[derive(Serialize)]
 struct Listed<T: Serialize> {
     items: Vec<T>,

@@ -20,6 +20,10 @@ pub mod templates;
 pub mod verify_page;
 pub mod words;
 
+/// Items a page lists of one kind (exceptions of a kind, details of a checklist step);
+/// the rest are counted, and all of them are in the page's JSON file beside it.
+const LISTED: usize = 500;
+
 use crate::account::Statement;
 use crate::build::Review;
 use crate::invoice::PeriodBooks;

@@ -934,7 +934,10 @@ pub(super) struct StepRow {
     status_label: &'static str,
     not_applicable: bool,
     summary: String,
+    /// Up to [`LISTED`](super::LISTED); the rest are counted in `more`, and are all in
+    /// `checklist.json` beside the page.
     details: Vec<Detail>,
+    more: usize,
     owner: Option<String>,
     signed_off_by: Option<String>,
     signed_off_at: Option<String>,
@@ -975,14 +978,13 @@ pub(super) fn step_rows(
             },
             not_applicable: s.not_applicable,
             summary: s.summary.clone(),
-            details: s
-                .details
-                .iter()
+            details: (s.details.iter().take(super::LISTED))
                 .map(|d| Detail {
                     text: d.clone(),
                     href: first_target(d, targets).cloned(),
                 })
                 .collect(),
+            more: s.details.len().saturating_sub(super::LISTED),
             owner: s.owner.clone(),
             signed_off_by: s.signed_off_by.clone(),
             signed_off_at: s.signed_off_at.clone(),
