@@ -5,7 +5,9 @@
 
 use super::export::read_metrics;
 use crate::error::{ErrorKind, Location, Problems};
-use crate::model::{Crosswalk, DeliveryRow, Metrics, PeriodData, RowClass, SourceConfig};
+use crate::model::{
+    Crosswalk, DayKey, DeliveryRow, Metric, Metrics, PeriodData, RowClass, SourceConfig, Totals,
+};
 use hashbrown::{DefaultHashBuilder, HashTable, hash_table::Entry};
 use std::hash::BuildHasher;
 use std::path::Path;
@@ -99,13 +101,26 @@ fn check_duplicates(
         problems.error(Location::file(&e.path), ErrorKind::Io(e.source));
         return;
     }
+    let mut recount: hashbrown::HashSet<DayKey> = hashbrown::HashSet::new();
     for (index, of) in duplicates {
         let (row, earlier) = (&data.rows[*index], &data.rows[*of]);
         let (Some(read), Some(earlier_read)) = (metrics.get(index), metrics.get(of)) else {
             continue;
         };
         if read == earlier_read && row.currency == earlier.currency {
-            data.rows.remove_duplicate(*index, read);
+            // Taken out of its sum, unless the sum overflowed or the duplicate wrote a
+            // number with more decimals (`5.000` for `5`): then the sum is made again
+            // from the rows it keeps, as if the duplicate had never been added.
+            let key = row.day_key();
+            let overflowed = data.rows.totals(&key).is_some_and(Totals::overflowed);
+            let wider = [Metric::Conversions, Metric::Spend].iter().any(|m| {
+                (read.get(*m).zip(earlier_read.get(*m))).is_some_and(|(a, b)| a.scale() > b.scale())
+            });
+            if overflowed || wider {
+                recount.insert(key);
+            } else {
+                data.rows.remove_duplicate(*index, read);
+            }
             continue;
         }
         let rows = &data.rows;
@@ -137,5 +152,30 @@ fn check_duplicates(
             row.origin.line.into(),
         );
         problems.error(at, ErrorKind::Rule(message));
+    }
+    if recount.is_empty() {
+        return;
+    }
+    let kept: Vec<u32> = (data.rows.indexed())
+        .filter(|(_, r)| !matches!(r.class, RowClass::Duplicate { .. }))
+        .filter(|(_, r)| recount.contains(&r.day_key()))
+        .map(|(index, _)| index)
+        .collect();
+    let mut sums: hashbrown::HashMap<DayKey, Totals> = recount
+        .iter()
+        .map(|key| (*key, Totals::default()))
+        .collect();
+    let rows = &data.rows;
+    let read = read_metrics(dir, data, sources, &kept, |index, read| {
+        if let Some(sum) = sums.get_mut(&rows[index].day_key()) {
+            sum.add(&read, index);
+        }
+    });
+    if let Err(e) = read {
+        problems.error(Location::file(&e.path), ErrorKind::Io(e.source));
+        return;
+    }
+    for (key, sum) in sums {
+        data.rows.set_totals(key, sum);
     }
 }

@@ -127,7 +127,7 @@ impl PeriodReader<'_> {
                 source_index,
                 source: &sources[source_index],
                 period: reader.period,
-                // An export that cannot be read is an error, so the load fails anyway.
+                // Its rows are renumbered if an export before it cannot be read.
                 export_index: specs.len(),
             });
         }
@@ -160,7 +160,9 @@ impl PeriodReader<'_> {
                     let at = Location::file(&export.file.path);
                     reader.problems.error(at, ErrorKind::Rule(message.into()));
                 } else {
-                    rows.append(export.rows);
+                    // Its index among the exports read, which its rows point at.
+                    let index = u32::try_from(exports.len()).expect("as many exports as rows");
+                    rows.append(export.rows, index);
                 }
                 exports.push(export.file);
             }

@@ -279,10 +279,12 @@ impl Rows {
         self.push_row(row);
     }
 
-    /// Moves every row of `other` to the end, its strings re-indexed into this one's
-    /// tables and its sums added to these, freeing its chunks as they empty. Rows are
-    /// appended before they are classified: `other`'s campaigns are not kept.
-    pub fn append(&mut self, other: Rows) {
+    /// Moves every row of `other`, the rows of one export, to the end as rows of the
+    /// export at index `export` (an export before it that could not be read has no
+    /// index), its strings re-indexed into this one's tables and its sums added to
+    /// these, freeing its chunks as they empty. Rows are appended before they are
+    /// classified: `other`'s campaigns are not kept.
+    pub fn append(&mut self, other: Rows, export: u32) {
         let ids: Vec<u32> = (other.ids.values.iter())
             .map(|id| self.ids.id(&**id, |_| id.clone()))
             .collect();
@@ -298,6 +300,7 @@ impl Rows {
             for mut row in chunk {
                 row.source_campaign_id = ids[row.source_campaign_id as usize];
                 row.grain = grains[row.grain as usize];
+                row.origin.export = export;
                 self.push_row(row);
             }
         }
@@ -359,6 +362,16 @@ impl Rows {
     /// The campaigns rows are mapped to, each once, by [`RowClass::Mapped`]'s index.
     pub fn campaigns(&self) -> &[Arc<str>] {
         &self.campaigns
+    }
+
+    /// The sum of the rows of `key`, until rows are classified.
+    pub fn totals(&self, key: &DayKey) -> Option<&Totals> {
+        self.totals.get(key)
+    }
+
+    /// Replaces the sum of the rows of `key`, until rows are classified.
+    pub fn set_totals(&mut self, key: DayKey, totals: Totals) {
+        self.totals.insert(key, totals);
     }
 
     /// Takes out the metrics of the identical duplicate at `index`.
@@ -545,11 +558,16 @@ mod tests {
         // then a third with the first one's.
         let first = rows(0..Rows::CHUNK as u32 + 3, "c", &[]);
         let mut all = first.clone();
-        all.append(rows(1_000_000..1_000_005, "d", &["x", "y"]));
-        all.append(rows(7..8, "c", &[]));
+        all.append(rows(1_000_000..1_000_005, "d", &["x", "y"]), 1);
+        all.append(rows(7..8, "c", &[]), 2);
         assert_eq!(all.len(), Rows::CHUNK + 9);
         assert_eq!(all[Rows::CHUNK + 2].origin.line, Rows::CHUNK as u32 + 2);
         assert_eq!(all[Rows::CHUNK + 3].origin.line, 1_000_000);
+        assert_eq!(
+            all[Rows::CHUNK + 3].origin.export,
+            1,
+            "as the index it is given"
+        );
         assert!(all.get(Rows::CHUNK + 9).is_none());
         let lines: Vec<u32> = all.iter().map(|r| r.origin.line).collect();
         let expected: Vec<u32> = (0..Rows::CHUNK as u32 + 3)

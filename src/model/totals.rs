@@ -108,6 +108,11 @@ impl Totals {
         Ok((self.reported & bit != 0).then_some(self.sums[metric as usize]))
     }
 
+    /// Whether some metric's sum overflowed.
+    pub fn overflowed(&self) -> bool {
+        self.overflowed != 0
+    }
+
     /// The index of the first row that reported spend, if one did.
     pub fn first_spend(&self) -> Option<u32> {
         (self.first_spend != u32::MAX).then_some(self.first_spend)

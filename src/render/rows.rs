@@ -62,10 +62,11 @@ fn delivery(
     out.write_record(header).expect(IN_MEMORY);
     let mut rows: Vec<(u32, &str)> = line.rows.iter().map(|i| (*i, "")).collect();
     rows.extend(line.out_of_flight.iter().map(|i| (*i, "out_of_flight")));
-    rows.sort_by_key(|(i, _)| {
-        let origin = &data.rows[*i].origin;
+    let place = |index: u32| {
+        let origin = &data.rows[index].origin;
         (origin.export, origin.leaf)
-    });
+    };
+    rows.sort_by_key(|(i, _)| place(*i));
     // One row after another through one buffer: millions of rows, no string each.
     let files: Vec<String> = data
         .exports
@@ -80,10 +81,9 @@ fn delivery(
         out.write_field(&cell)
     };
     let indices: Vec<u32> = rows.iter().map(|(i, _)| *i).collect();
-    let mut reasons = rows.iter().map(|(_, reason)| *reason);
-    // In the order of `rows`, which read_metrics keeps.
     let mut write = |out: &mut Writer, index: u32, metrics: Metrics| -> csv::Result<()> {
-        let reason = reasons.next().unwrap_or_default();
+        let at = rows.binary_search_by_key(&place(index), |(i, _)| place(*i));
+        let reason = at.map_or("", |at| rows[at].1);
         let row = &data.rows[index];
         let source = &project.config.sources[usize::from(row.source)];
         // What the line counts: its metric from every row for cpm/cpc/cpa (basis and

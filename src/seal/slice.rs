@@ -13,7 +13,8 @@ use std::ops::Range;
 use std::path::Path;
 
 /// Reads from `path` every block of `export`'s tree that holds one of the leaves
-/// `wanted` (sorted, each once), adjacent blocks in one piece, and re-hashes its leaves:
+/// `wanted` (sorted, each once), adjacent blocks in one piece of at most 16,384 leaves,
+/// and re-hashes its leaves:
 /// calls `each(leaf, hash, bytes)` for every leaf of those blocks, in order, and fails
 /// if a block's leaves are not those hashed when the export was read (the file changed
 /// since, even keeping its length).
@@ -26,10 +27,13 @@ pub fn read_blocks(
     let tree = &export.tree;
     // Runs of adjacent blocks holding a wanted leaf, as leaf ranges.
     let mut runs: Vec<Range<usize>> = Vec::new();
+    // A run is read into memory: it stops at RUN leaves, whatever the file holds.
+    const RUN: usize = 1 << 14;
     for leaf in wanted {
         let block = tree.block_of(*leaf);
         match runs.last_mut() {
-            Some(last) if last.end >= block.start => last.end = last.end.max(block.end),
+            Some(last) if block.start < last.end => {}
+            Some(last) if block.start == last.end && last.len() < RUN => last.end = block.end,
             _ => runs.push(block),
         }
     }
