@@ -645,3 +645,52 @@ mod properties {
         }
     }
 }
+
+// Billing reads day sums, not rows (docs/rules.md): an identical duplicate is counted
+// once even where taking it out of its sum would change the sum's decimals or could not
+// undo an overflow, and an export that cannot be read leaves the others' rows pointing
+// at their own files.
+
+#[test]
+fn an_identical_duplicate_with_more_decimals_leaves_the_quantity_as_written() {
+    let setup = Setup::new("l1,us,c1,Leads,cpa,2,USD,,2026-10-01,2026-10-31,platform\n");
+    setup.file(
+        "periods/2026-10/exports/plat_a.csv",
+        &format!("{PLAT_HEADER}p1,2026-10-02,,,5,,\np1,2026-10-02,,,5.000,,\n"),
+    );
+    let invoice = setup.invoice("2026-10", "us");
+    let json = String::from_utf8(tallyseal::render::json::invoice(&invoice)).unwrap();
+    assert!(json.contains(r#""quantity": "5","#), "{json}");
+}
+
+#[test]
+fn a_sum_that_overflows_only_with_its_duplicate_is_billed() {
+    let setup = Setup::new("l1,us,c1,Leads,cpa,1,USD,,2026-10-01,2026-10-31,platform\n");
+    let big = "50000000000000000000000000000";
+    for file in ["plat_a.csv", "plat_b.csv"] {
+        let path = format!("periods/2026-10/exports/{file}");
+        setup.file(&path, &format!("{PLAT_HEADER}p1,2026-10-02,,,{big},,\n"));
+    }
+    assert_eq!(setup.invoice("2026-10", "us").lines[0].quantity, d(big));
+}
+
+#[cfg(unix)]
+#[test]
+fn an_export_that_cannot_be_read_leaves_the_others_rows_in_their_own_files() {
+    let setup = Setup::new("l1,us,c1,Leads,cpa,2,USD,,2026-10-01,2026-10-31,platform\n");
+    std::fs::create_dir_all(setup.fixture.file("periods/2026-10/exports")).unwrap();
+    let missing = setup.fixture.file("periods/2026-10/exports/plat_a.csv");
+    std::os::unix::fs::symlink("/nonexistent/file.csv", missing).unwrap();
+    setup.file(
+        "periods/2026-10/exports/plat_b.csv",
+        &format!("{PLAT_HEADER}p1,2026-10-02,,,5,,\np1,2026-10-02,,,5,,\n"),
+    );
+    setup.file(
+        "periods/2026-10/exports/plat_c.csv",
+        &format!("{PLAT_HEADER}p2,2026-10-03,,,1,,\np2,2026-10-04,,,7,,\np2,2026-10-04,,,7,,\n"),
+    );
+    // No panic, no duplicate read from another file: only the file that cannot be read.
+    let errors = setup.fixture.errors();
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert!(errors[0].contains("plat_a.csv"), "{errors:#?}");
+}
