@@ -78,7 +78,8 @@ pub fn rows(
 }
 
 /// Reads back the metrics of each duplicate and of the row it repeats: the same, and the
-/// duplicate's are taken out of the sums; different, an error.
+/// duplicate's are taken out of the sums (or its sum is made again, [`recount`]);
+/// different, an error.
 fn check_duplicates(
     dir: &Path,
     data: &mut PeriodData,
@@ -101,7 +102,7 @@ fn check_duplicates(
         problems.error(Location::file(&e.path), ErrorKind::Io(e.source));
         return;
     }
-    let mut recount: hashbrown::HashSet<DayKey> = hashbrown::HashSet::new();
+    let mut remade: hashbrown::HashSet<DayKey> = hashbrown::HashSet::new();
     for (index, of) in duplicates {
         let (row, earlier) = (&data.rows[*index], &data.rows[*of]);
         let (Some(read), Some(earlier_read)) = (metrics.get(index), metrics.get(of)) else {
@@ -117,7 +118,7 @@ fn check_duplicates(
                 (read.get(*m).zip(earlier_read.get(*m))).is_some_and(|(a, b)| a.scale() > b.scale())
             });
             if overflowed || wider {
-                recount.insert(key);
+                remade.insert(key);
             } else {
                 data.rows.remove_duplicate(*index, read);
             }
@@ -153,18 +154,28 @@ fn check_duplicates(
         );
         problems.error(at, ErrorKind::Rule(message));
     }
-    if recount.is_empty() {
-        return;
+    if !remade.is_empty() {
+        recount(dir, data, &remade, sources, problems);
     }
+}
+
+/// Makes the sums of `keys` again from the rows they keep, read back: for a sum an
+/// identical duplicate overflowed or wrote with more decimals, which taking its metrics
+/// out could not undo.
+fn recount(
+    dir: &Path,
+    data: &mut PeriodData,
+    keys: &hashbrown::HashSet<DayKey>,
+    sources: &[SourceConfig],
+    problems: &mut Problems,
+) {
     let kept: Vec<u32> = (data.rows.indexed())
         .filter(|(_, r)| !matches!(r.class, RowClass::Duplicate { .. }))
-        .filter(|(_, r)| recount.contains(&r.day_key()))
+        .filter(|(_, r)| keys.contains(&r.day_key()))
         .map(|(index, _)| index)
         .collect();
-    let mut sums: hashbrown::HashMap<DayKey, Totals> = recount
-        .iter()
-        .map(|key| (*key, Totals::default()))
-        .collect();
+    let mut sums: hashbrown::HashMap<DayKey, Totals> =
+        keys.iter().map(|key| (*key, Totals::default())).collect();
     let rows = &data.rows;
     let read = read_metrics(dir, data, sources, &kept, |index, read| {
         if let Some(sum) = sums.get_mut(&rows[index].day_key()) {
