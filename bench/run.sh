@@ -100,6 +100,8 @@ done
 # --- runs ---------------------------------------------------------------------------
 raw=$work/raw.tsv # order, metric, run, value
 : >"$raw"
+sites=() # every run's site, deleted at the end (see "Each run writes a site of its own")
+rm -rf "$out_root/$size"-* # ours: sites an interrupted earlier run left
 
 for order in $orders; do
     dir=${project[$order]}
@@ -112,6 +114,7 @@ for order in $orders; do
     cat "${exports[@]}" >/dev/null # warm the page cache once: every run reads warm
     for run in $(seq 1 "$runs"); do
         say "== $size/$order: run $run of $runs"
+        sync
         s=$(timed /dev/null - cat "${exports[@]}")
         printf '%s\tcat\t%s\t%s\n' "$order" "$run" "$s" >>"$raw"
         s=$(timed /dev/null - sha256sum "${exports[@]}")
@@ -120,8 +123,14 @@ for order in $orders; do
         printf '%s\tduckdb\t%s\t%s\n%s\tduckdb_groups\t%s\t%s\n%s\tduckdb_threads\t%s\t%s\n' \
             "$order" "$run" "$s" "$order" "$run" "$duck_groups" "$order" "$run" "$used" >>"$raw"
 
-        site=$out_root/$size-$order
-        rm -rf "$site" # ours: the previous run's site
+        # Each run writes a site of its own, and all are deleted at the end: on ext4
+        # without a journal (this reference machine's disk), a file is not given an
+        # inode deleted in the last 1–6 minutes, and each file creation scans past them
+        # all, so deleting the previous run's 21,000 files just before made this run's
+        # file creations seconds slower (see bench/README.md, "Fairness").
+        site=$out_root/$size-$order-$run
+        sites+=("$site")
+        sync # the previous run's site written back, as every measurement starts
         cmd=("$tallyseal" build "$dir" --out "$site" "${build_flags[@]}")
         if ((have_time)); then cmd=(/usr/bin/time -v -o "$work/time.txt" "${cmd[@]}"); fi
         if ! s=$(timed "$work/build.out" "$work/build.err" "${cmd[@]}"); then
@@ -145,8 +154,8 @@ for order in $orders; do
             "$order" "$run" "$pages" "$order" "$run" "$proof" "$order" "$run" "$clients" \
             "$order" "$run" "$files" "$order" "$run" "$site_bytes" >>"$raw"
     done
-    rm -rf "$out_root/$size-$order"
 done
+rm -rf "${sites[@]}"
 
 cpu=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
 python3 bench/report.py "$raw" \
