@@ -104,8 +104,8 @@ impl Checklist {
 
 /// `file:line` of a delivery row.
 pub fn row_at(data: &PeriodData, row: u32) -> String {
-    let origin = &data.rows[row].origin;
-    Location::line(&data.exports[origin.export()].path, origin.line.into()).file_line()
+    let origin = data.rows[row].origin;
+    Location::line(&data.exports[origin.export()].path, data.line(origin)).file_line()
 }
 
 /// A period's rows by the client they belong to (indices into the period's rows).

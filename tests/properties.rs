@@ -227,7 +227,7 @@ proptest! {
             let range = export.leaf_range(row.origin.leaf as usize);
             let range = range.start as usize..range.end as usize;
             prop_assert_eq!(&bytes[range], piece.as_bytes());
-            prop_assert_eq!(u64::from(row.origin.line), *line);
+            prop_assert_eq!(oct.line(row.origin), *line);
             prop_assert_eq!(u64::from(row.origin.leaf), *leaf);
             prop_assert_eq!(&row.class, class);
             let campaign = oct.rows.campaign(row).map(|c| &**c);

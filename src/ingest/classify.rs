@@ -139,7 +139,7 @@ fn check_duplicates(
         };
         let earlier_at = Location::line(
             &data.exports[earlier.origin.export()].path,
-            earlier.origin.line.into(),
+            data.line(earlier.origin),
         );
         let message = format!(
             "conflicting duplicate: the row at {} has the same source `{}`, campaign id `{}`, date {}{grain} but different metrics; a restated export must replace the stale one",
@@ -150,7 +150,7 @@ fn check_duplicates(
         );
         let at = Location::line(
             &data.exports[row.origin.export()].path,
-            row.origin.line.into(),
+            data.line(row.origin),
         );
         problems.error(at, ErrorKind::Rule(message));
     }

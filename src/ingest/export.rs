@@ -264,6 +264,7 @@ impl<'a> LeafParser<'a> {
                 leaf_classes: Vec::new(),
                 tree: Tree::default(),
                 total_lines: Vec::new(),
+                line_shifts: Vec::new(),
                 metric_columns: [None; 4],
             },
             tree: TreeBuilder::default(),
@@ -277,9 +278,11 @@ impl<'a> LeafParser<'a> {
     fn leaf(&mut self, leaf: &[u8], start: u64, rows: &mut Rows, problems: &mut Problems) {
         let index = self.file.leaf_ends.len() as u64;
         let line = self.lines_before + 1;
-        self.lines_before += memchr::memchr_iter(b'\n', leaf).count() as u64;
-        // A row's origin numbers lines in 32 bits (model::RowOrigin): a longer file is
-        // refused, once, at the first line beyond.
+        let lines = memchr::memchr_iter(b'\n', leaf).count() as u64;
+        self.lines_before += lines;
+        self.file.add_lines(index, line, lines);
+        // A row's origin numbers leaves in 32 bits (model::RowOrigin), and a leaf is at
+        // least a line: a file of more lines is refused, once, at the first beyond.
         if line.max(self.lines_before) > u64::from(u32::MAX)
             && !std::mem::replace(&mut self.overlong, true)
         {
@@ -312,15 +315,11 @@ impl<'a> LeafParser<'a> {
                 self.file.total_lines.push(line);
                 LeafClass::Total
             } else {
-                let numbers = (
-                    u32::try_from(self.spec.export_index),
-                    u32::try_from(line),
-                    u32::try_from(index),
-                );
+                let numbers = (u32::try_from(self.spec.export_index), u32::try_from(index));
                 // Beyond 32 bits the file is refused above; an export's index never is.
-                if let (Ok(export), Ok(line), Ok(leaf)) = numbers {
-                    let origin = RowOrigin { export, line, leaf };
-                    if let Some((row, metrics)) = self.delivery_row(origin, rows, problems) {
+                if let (Ok(export), Ok(leaf)) = numbers {
+                    let origin = RowOrigin { export, leaf };
+                    if let Some((row, metrics)) = self.delivery_row(origin, line, rows, problems) {
                         rows.push(row, &metrics);
                     }
                 }
@@ -416,12 +415,13 @@ impl<'a> LeafParser<'a> {
     fn delivery_row(
         &self,
         origin: RowOrigin,
+        line: u64,
         rows: &mut Rows,
         problems: &mut Problems,
     ) -> Option<(DeliveryRow, Metrics)> {
         let layout = self.layout.as_ref()?;
         let at = |column: usize| {
-            Location::line(&self.spec.path, origin.line.into()).with_column(
+            Location::line(&self.spec.path, line).with_column(
                 column as u64 + 1,
                 layout.names.get(column).map(String::as_str),
             )
@@ -431,7 +431,7 @@ impl<'a> LeafParser<'a> {
                 expected: layout.names.len(),
                 found: self.fields.len(),
             };
-            problems.error(Location::line(&self.spec.path, origin.line.into()), kind);
+            problems.error(Location::line(&self.spec.path, line), kind);
             return None;
         }
         let before = problems.error_count();
@@ -629,7 +629,7 @@ pub fn read_metrics(
                     });
                     match read {
                         Some(metrics) => each(*index, metrics),
-                        None => unreadable = Some(origin(index).line),
+                        None => unreadable = Some(export.line(leaf)),
                     }
                 }
             },

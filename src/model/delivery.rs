@@ -109,15 +109,13 @@ impl Metrics {
     }
 }
 
-/// Where a delivery row came from. Numbers are `u32`, which bounds an export at
-/// 4,294,967,295 lines (ingest refuses a longer one): tens of millions of rows, each 12
-/// bytes here instead of 24.
+/// Where a delivery row came from: 8 bytes for tens of millions of rows. Numbers are
+/// `u32`, which bounds an export at 4,294,967,295 lines (ingest refuses a longer one).
+/// Its line is not kept: [`ExportFile::line`] finds it from the leaf.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RowOrigin {
     /// Index of the export in its period's [`super::PeriodData::exports`].
     pub export: u32,
-    /// 1-based line the row starts on.
-    pub line: u32,
     /// Index of the row's leaf in the file's Merkle tree (seal.md); its bytes are
     /// [`ExportFile::leaf_range`].
     pub leaf: u32,
@@ -145,7 +143,7 @@ pub enum RowClass {
 /// The values of a row's `grain` columns.
 pub type Grain = Arc<[Arc<str>]>;
 
-/// One data row of a raw export: 36 bytes. Its strings are indices into its [`Rows`]'
+/// One data row of a raw export: 32 bytes. Its strings are indices into its [`Rows`]'
 /// tables, where each is kept once; so rows are not compared with `==` (two rows of
 /// different tables may hold the same indices for different strings). Its metrics are
 /// not kept: [`Rows`] sums them by [`DayKey`], and they are read back from the row's
@@ -496,6 +494,10 @@ pub struct ExportFile {
     pub tree: crate::seal::merkle::Tree,
     /// The line of each total row, for reports.
     pub total_lines: Vec<u64>,
+    /// Where leaves stop starting one line after the other: from each leaf named here
+    /// on, its line is its index plus 1 plus the shift given (the line breaks inside
+    /// quoted fields before it). Empty when every leaf is one line.
+    pub line_shifts: Vec<(u64, u64)>,
     /// The column of each metric the header maps, in the order of [`Metric`]: where a
     /// row's metrics are read back from its leaf.
     pub metric_columns: [Option<usize>; 4],
@@ -514,6 +516,24 @@ impl ExportFile {
             self.leaf_ends[index - 1]
         };
         start..self.leaf_ends[index]
+    }
+
+    /// The 1-based line leaf `index` starts on.
+    pub fn line(&self, index: usize) -> u64 {
+        let index = index as u64;
+        let at = self.line_shifts.partition_point(|(from, _)| *from <= index);
+        index + 1 + at.checked_sub(1).map_or(0, |at| self.line_shifts[at].1)
+    }
+
+    /// Records that leaf `index`, which starts on line `line`, holds `breaks` line
+    /// breaks: leaves are added in order, and each but the last ends with a break.
+    pub fn add_lines(&mut self, index: u64, line: u64, breaks: u64) {
+        if breaks > 1 {
+            // The next leaf starts on line + breaks, where one line each would put it
+            // at index + 2.
+            self.line_shifts
+                .push((index + 1, line + breaks - (index + 2)));
+        }
     }
 
     pub fn count(&self, class: LeafClass) -> usize {
@@ -542,7 +562,6 @@ mod tests {
                 currency: None,
                 origin: RowOrigin {
                     export: 0,
-                    line,
                     leaf: line,
                 },
                 class: RowClass::Unmapped,
@@ -561,15 +580,15 @@ mod tests {
         all.append(rows(1_000_000..1_000_005, "d", &["x", "y"]), 1);
         all.append(rows(7..8, "c", &[]), 2);
         assert_eq!(all.len(), Rows::CHUNK + 9);
-        assert_eq!(all[Rows::CHUNK + 2].origin.line, Rows::CHUNK as u32 + 2);
-        assert_eq!(all[Rows::CHUNK + 3].origin.line, 1_000_000);
+        assert_eq!(all[Rows::CHUNK + 2].origin.leaf, Rows::CHUNK as u32 + 2);
+        assert_eq!(all[Rows::CHUNK + 3].origin.leaf, 1_000_000);
         assert_eq!(
             all[Rows::CHUNK + 3].origin.export,
             1,
             "as the index it is given"
         );
         assert!(all.get(Rows::CHUNK + 9).is_none());
-        let lines: Vec<u32> = all.iter().map(|r| r.origin.line).collect();
+        let lines: Vec<u32> = all.iter().map(|r| r.origin.leaf).collect();
         let expected: Vec<u32> = (0..Rows::CHUNK as u32 + 3)
             .chain(1_000_000..1_000_005)
             .chain([7])
@@ -622,7 +641,7 @@ mod tests {
     }
 
     #[test]
-    fn metrics_keep_what_was_reported_and_a_row_is_36_bytes() {
+    fn metrics_keep_what_was_reported_and_a_row_is_32_bytes() {
         let none = Metrics::default();
         assert_eq!(none, Metrics::new(None, None, None, None));
         assert_eq!(
@@ -650,6 +669,37 @@ mod tests {
         assert_eq!(all.get(Metric::Conversions), Some(Decimal::new(15, 1)));
         assert_eq!(all.get(Metric::Spend), Some(spend));
         assert_eq!(std::mem::size_of::<Metrics>(), 52);
-        assert_eq!(std::mem::size_of::<DeliveryRow>(), 36);
+        assert_eq!(std::mem::size_of::<DeliveryRow>(), 32);
+    }
+
+    #[test]
+    fn a_leaf_s_line_is_found_from_the_line_breaks_before_it() {
+        // Leaves of 1, 1, 3 (a quoted field with two line breaks), 1, 2 and 1 lines.
+        let text = ["h\n", "a\n", "\"x\ny\nz\"\n", "b\r\n", "\"p\nq\"\n", "c"];
+        let mut file = ExportFile {
+            path: "x.csv".into(),
+            source: 0,
+            size: 0,
+            sha256: [0; 32],
+            leaf_ends: Vec::new(),
+            leaf_classes: Vec::new(),
+            tree: crate::seal::merkle::Tree::default(),
+            total_lines: Vec::new(),
+            line_shifts: Vec::new(),
+            metric_columns: [None; 4],
+        };
+        let mut line = 1;
+        for (index, leaf) in text.iter().enumerate() {
+            let lines = leaf.matches('\n').count() as u64;
+            file.add_lines(index as u64, line, lines);
+            line += lines;
+        }
+        let lines: Vec<u64> = (0..text.len()).map(|leaf| file.line(leaf)).collect();
+        assert_eq!(lines, [1, 2, 3, 6, 7, 9]);
+        assert_eq!(
+            file.line_shifts,
+            [(3, 2), (5, 3)],
+            "one per leaf of several lines"
+        );
     }
 }

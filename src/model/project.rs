@@ -2,7 +2,7 @@
 
 use super::{
     Adjustment, ChangeOrder, Client, Config, Explanation, ExportFile, FxRate, Line, ManualStep,
-    Milestone, Payment, Period, Rows, TimesheetEntry,
+    Milestone, Payment, Period, RowOrigin, Rows, TimesheetEntry,
 };
 use crate::error::Location;
 use std::collections::{BTreeMap, HashMap};
@@ -143,5 +143,10 @@ impl PeriodData {
             notes: BTreeMap::new(),
             attachments: Vec::new(),
         }
+    }
+
+    /// The 1-based line of its export a row starts on.
+    pub fn line(&self, origin: RowOrigin) -> u64 {
+        self.exports[origin.export()].line(origin.leaf as usize)
     }
 }

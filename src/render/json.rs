@@ -446,7 +446,7 @@ pub fn exceptions(
         let r = &data.rows[index];
         RowJson {
             file: crate::error::display_path(&data.exports[r.origin.export()].path),
-            line: r.origin.line.into(),
+            line: data.line(r.origin),
             source_campaign_id: data.rows.source_campaign_id(r).to_string(),
             date: r.date.to_string(),
             duplicate_of: match r.class {

@@ -1357,7 +1357,7 @@ fn line_page(site: &Site, cp: &ClientPeriod, invoice: &Invoice, line: &LineBill)
         let row = &data.rows[index];
         RowRef {
             file: export_name(data, row.origin.export()),
-            line: row.origin.line.into(),
+            line: data.line(row.origin),
             date: format::date(row.date),
             campaign: data.rows.source_campaign_id(row).to_string(),
             href: format!("../data/{}", export_name(data, row.origin.export())),
@@ -1365,11 +1365,11 @@ fn line_page(site: &Site, cp: &ClientPeriod, invoice: &Invoice, line: &LineBill)
     };
     let mut by_export: BTreeMap<usize, Vec<u64>> = BTreeMap::new();
     for &index in &line.rows {
-        let origin = &data.rows[index].origin;
+        let origin = data.rows[index].origin;
         by_export
             .entry(origin.export())
             .or_default()
-            .push(origin.line.into());
+            .push(data.line(origin));
     }
     let sources = by_export
         .into_iter()

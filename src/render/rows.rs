@@ -96,7 +96,7 @@ fn delivery(
             "yes"
         };
         out.write_field(&files[row.origin.export()])?;
-        field(out, format_args!("{}", row.origin.line))?;
+        field(out, format_args!("{}", data.line(row.origin)))?;
         out.write_field(&source.name)?;
         out.write_field(source.kind.as_str())?;
         field(out, format_args!("{}", row.date))?;

@@ -167,6 +167,7 @@ mod tests {
                 .collect(),
             tree: Tree::new(hashes.collect()),
             total_lines: Vec::new(),
+            line_shifts: Vec::new(),
             metric_columns: [None; 4],
         }
     }
