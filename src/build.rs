@@ -705,7 +705,7 @@ fn seal(
             };
             let mut leaves: BTreeMap<usize, Vec<u64>> = BTreeMap::new();
             for &row in rows.get(client_id).map_or(&[][..], Vec::as_slice) {
-                let origin = &data.rows[row].origin;
+                let origin = data.rows.origin(row);
                 leaves
                     .entry(origin.export())
                     .or_default()

@@ -131,8 +131,8 @@ fn tally_exports(data: &PeriodData) -> Vec<Tally> {
             tally
         })
         .collect();
-    for row in &data.rows {
-        let tally = &mut tallies[row.origin.export()];
+    for (index, row) in data.rows.indexed() {
+        let tally = &mut tallies[data.rows.origin(index).export()];
         match row.class {
             RowClass::Mapped { .. } => tally.mapped += 1,
             RowClass::Unmapped => tally.unmapped += 1,
@@ -233,7 +233,7 @@ pub fn conservation(
 ) -> Vec<Conservation> {
     let mut outside = vec![0usize; data.exports.len()];
     for row in out_of_flight {
-        outside[data.rows[*row].origin.export()] += 1;
+        outside[data.rows.origin(*row).export()] += 1;
     }
     tally_exports(data)
         .into_iter()

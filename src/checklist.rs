@@ -104,7 +104,7 @@ impl Checklist {
 
 /// `file:line` of a delivery row.
 pub fn row_at(data: &PeriodData, row: u32) -> String {
-    let origin = data.rows[row].origin;
+    let origin = data.rows.origin(row);
     Location::line(&data.exports[origin.export()].path, data.line(origin)).file_line()
 }
 
@@ -234,7 +234,7 @@ pub fn client(cp: &ClientPeriod) -> Checklist {
 /// listed in the bundle's signed `SHA256SUMS`, as `statement.json` names it. The build
 /// lists and signs every file of the bundle, so this fails only in an unsigned preview.
 fn sources_sealed(data: &PeriodData, rows: &[u32], key_id: Option<&str>) -> Step {
-    let mut used: Vec<usize> = rows.iter().map(|r| data.rows[*r].origin.export()).collect();
+    let mut used: Vec<usize> = rows.iter().map(|r| data.rows.origin(*r).export()).collect();
     used.sort_unstable();
     used.dedup();
     let details = used

@@ -68,14 +68,14 @@ fn rows_keep_file_line_and_bytes() {
     let (indices, rows): (Vec<u32>, Vec<_>) = oct
         .rows
         .indexed()
-        .filter(|(_, r)| r.origin.export() == plat)
+        .filter(|(i, _)| oct.rows.origin(*i).export() == plat)
         .unzip();
     assert_eq!(rows.len(), 3);
-    assert_eq!(oct.line(rows[1].origin), 3);
-    let range = oct.exports[plat].leaf_range(rows[1].origin.leaf as usize);
+    assert_eq!(oct.line(oct.rows.origin(indices[1])), 3);
+    let range = oct.exports[plat].leaf_range(rows[1].leaf as usize);
     let range = range.start as usize..range.end as usize;
     assert_eq!(&bytes[range], b"111,2026-10-02,1200,12,6.00,GBP\n");
-    assert_eq!(rows[1].origin.leaf, 2);
+    assert_eq!(rows[1].leaf, 2);
     let spend = metrics(&project, oct, indices[2]).spend();
     assert_eq!(spend.unwrap().to_string(), "3200");
     assert_eq!(rows[2].currency.unwrap().code(), "JPY");
@@ -175,8 +175,8 @@ Total: account,,\"1,007\",10,5.01,";
     let (plat_indices, plat_rows): (Vec<u32>, Vec<_>) = oct
         .rows
         .indexed()
-        .filter(|(_, r)| {
-            oct.exports[r.origin.export()]
+        .filter(|(i, _)| {
+            oct.exports[oct.rows.origin(*i).export()]
                 .path
                 .ends_with("plat_oct.csv")
         })
@@ -186,7 +186,7 @@ Total: account,,\"1,007\",10,5.01,";
     assert_eq!(impressions.unwrap().to_string(), "1000");
     assert!(matches!(plat_rows[1].class, RowClass::Duplicate { .. }));
     assert_eq!(plat_rows[2].class, RowClass::Unmapped);
-    assert_eq!(oct.line(plat_rows[2].origin), 7);
+    assert_eq!(oct.line(oct.rows.origin(plat_indices[2])), 7);
     let summary = Summary::of(&loaded.project, &[]);
     let tally = summary
         .sources
@@ -349,8 +349,9 @@ fn metrics_read_back_from_a_file_changed_since_it_was_read_are_refused() {
     let project = fixture.load().unwrap().project;
     let oct = &project.periods[0];
     let (index, row) = oct.rows.indexed().next().unwrap();
-    let path = fixture.file(oct.exports[row.origin.export()].path.to_str().unwrap());
-    let range = oct.exports[row.origin.export()].leaf_range(row.origin.leaf as usize);
+    let export = &oct.exports[oct.rows.origin(index).export()];
+    let path = fixture.file(export.path.to_str().unwrap());
+    let range = export.leaf_range(row.leaf as usize);
     // The same length, one digit of the row's own leaf changed.
     let mut bytes = std::fs::read(&path).unwrap();
     let leaf = &mut bytes[range.start as usize..range.end as usize];
@@ -364,5 +365,5 @@ fn metrics_read_back_from_a_file_changed_since_it_was_read_are_refused() {
     let sources = &project.config.sources;
     let error = read_metrics(&project.dir, oct, sources, &[index], |_, _| {}).unwrap_err();
     assert!(error.to_string().contains("changed"), "{error}");
-    assert_eq!(error.path, oct.exports[row.origin.export()].path);
+    assert_eq!(error.path, export.path);
 }

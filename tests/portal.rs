@@ -114,16 +114,16 @@ fn identities(project: &Path, site: &Path) -> BTreeMap<String, BTreeSet<Vec<u8>>
         for change in &data.change_orders {
             add(&owner_of_line(&change.line_id), &change.change_id);
         }
-        for row in &data.rows {
+        for (index, row) in data.rows.indexed() {
             let Some(campaign) = data.rows.campaign(row) else {
                 continue;
             };
             let Some(owner) = project_data.campaign_owner(campaign) else {
                 continue;
             };
-            let export = &data.exports[row.origin.export()];
+            let export = &data.exports[data.rows.origin(index).export()];
             let file = std::fs::read(project.join(&export.path)).unwrap();
-            let range = export.leaf_range(row.origin.leaf as usize);
+            let range = export.leaf_range(row.leaf as usize);
             let leaf = &file[range.start as usize..range.end as usize];
             let record = leaf
                 .strip_suffix(b"\n")

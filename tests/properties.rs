@@ -223,12 +223,12 @@ proptest! {
         prop_assert_eq!(&joined[..], bytes);
         // Every row: its exact bytes, line, leaf and class.
         prop_assert_eq!(oct.rows.len(), expected.rows.len());
-        for (row, (piece, line, leaf, class)) in oct.rows.iter().zip(&expected.rows) {
-            let range = export.leaf_range(row.origin.leaf as usize);
+        for ((index, row), (piece, line, leaf, class)) in oct.rows.indexed().zip(&expected.rows) {
+            let range = export.leaf_range(row.leaf as usize);
             let range = range.start as usize..range.end as usize;
             prop_assert_eq!(&bytes[range], piece.as_bytes());
-            prop_assert_eq!(oct.line(row.origin), *line);
-            prop_assert_eq!(u64::from(row.origin.leaf), *leaf);
+            prop_assert_eq!(oct.line(oct.rows.origin(index)), *line);
+            prop_assert_eq!(u64::from(row.leaf), *leaf);
             prop_assert_eq!(&row.class, class);
             let campaign = oct.rows.campaign(row).map(|c| &**c);
             prop_assert_eq!(campaign, matches!(class, RowClass::Mapped { .. }).then_some("camp"));

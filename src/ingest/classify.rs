@@ -138,8 +138,8 @@ fn check_duplicates(
             format!(", {}", values.join(", "))
         };
         let earlier_at = Location::line(
-            &data.exports[earlier.origin.export()].path,
-            data.line(earlier.origin),
+            &data.exports[data.rows.origin(*of).export()].path,
+            data.line(data.rows.origin(*of)),
         );
         let message = format!(
             "conflicting duplicate: the row at {} has the same source `{}`, campaign id `{}`, date {}{grain} but different metrics; a restated export must replace the stale one",
@@ -149,8 +149,8 @@ fn check_duplicates(
             row.date,
         );
         let at = Location::line(
-            &data.exports[row.origin.export()].path,
-            data.line(row.origin),
+            &data.exports[data.rows.origin(*index).export()].path,
+            data.line(data.rows.origin(*index)),
         );
         problems.error(at, ErrorKind::Rule(message));
     }

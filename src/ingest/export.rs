@@ -7,7 +7,7 @@ use super::cell::parse_decimal;
 use crate::error::{ErrorKind, Location, Problems};
 use crate::model::{
     Currency, DeliveryRow, ExportFile, GrainKey, LeafClass, Metrics, Period, PeriodData, RowClass,
-    RowOrigin, Rows, SourceConfig,
+    Rows, SourceConfig,
 };
 use crate::seal::leaves::LeafSplitter;
 use crate::seal::merkle::{Tree, TreeBuilder, leaf_hash};
@@ -315,13 +315,11 @@ impl<'a> LeafParser<'a> {
                 self.file.total_lines.push(line);
                 LeafClass::Total
             } else {
-                let numbers = (u32::try_from(self.spec.export_index), u32::try_from(index));
-                // Beyond 32 bits the file is refused above; an export's index never is.
-                if let (Ok(export), Ok(leaf)) = numbers {
-                    let origin = RowOrigin { export, leaf };
-                    if let Some((row, metrics)) = self.delivery_row(origin, line, rows, problems) {
-                        rows.push(row, &metrics);
-                    }
+                // Beyond 32 bits the file is refused above.
+                if let Ok(leaf) = u32::try_from(index)
+                    && let Some((row, metrics)) = self.delivery_row(leaf, line, rows, problems)
+                {
+                    rows.push(row, &metrics);
                 }
                 LeafClass::Data
             }
@@ -414,7 +412,7 @@ impl<'a> LeafParser<'a> {
 
     fn delivery_row(
         &self,
-        origin: RowOrigin,
+        leaf: u32,
         line: u64,
         rows: &mut Rows,
         problems: &mut Problems,
@@ -574,7 +572,7 @@ impl<'a> LeafParser<'a> {
             date,
             grain,
             currency,
-            origin,
+            leaf,
             class: RowClass::Unmapped,
         };
         Some((row, metrics))
@@ -601,9 +599,9 @@ pub fn read_metrics(
     rows: &[u32],
     mut each: impl FnMut(u32, Metrics),
 ) -> Result<(), ReadBackError> {
-    let origin = |index: &u32| data.rows[*index].origin;
+    let origin = |index: &u32| data.rows.origin(*index);
     let mut rows = rows.to_vec();
-    rows.sort_by_key(|i| (origin(i).export, origin(i).leaf));
+    rows.sort_unstable(); // in file order: by export, then leaf
     let mut fields = Fields::new();
     for group in rows.chunk_by(|a, b| origin(a).export == origin(b).export) {
         let export = &data.exports[origin(&group[0]).export()];

@@ -109,9 +109,11 @@ impl Metrics {
     }
 }
 
-/// Where a delivery row came from: 8 bytes for tens of millions of rows. Numbers are
-/// `u32`, which bounds an export at 4,294,967,295 lines (ingest refuses a longer one).
-/// Its line is not kept: [`ExportFile::line`] finds it from the leaf.
+/// Where a delivery row came from ([`Rows::origin`]): its export, which [`Rows`] keeps
+/// once per export since each export's rows are one range of the period's, and its
+/// leaf, which the row keeps. Numbers are `u32`, which bounds an export at 4,294,967,295
+/// lines (ingest refuses a longer one). Its line is not kept: [`ExportFile::line`]
+/// finds it from the leaf.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RowOrigin {
     /// Index of the export in its period's [`super::PeriodData::exports`].
@@ -143,14 +145,16 @@ pub enum RowClass {
 /// The values of a row's `grain` columns.
 pub type Grain = Arc<[Arc<str>]>;
 
-/// One data row of a raw export: 32 bytes. Its strings are indices into its [`Rows`]'
+/// One data row of a raw export: 28 bytes. Its strings are indices into its [`Rows`]'
 /// tables, where each is kept once; so rows are not compared with `==` (two rows of
 /// different tables may hold the same indices for different strings). Its metrics are
 /// not kept: [`Rows`] sums them by [`DayKey`], and they are read back from the row's
 /// leaf where they are shown.
 #[derive(Debug, Clone)]
 pub struct DeliveryRow {
-    pub origin: RowOrigin,
+    /// Index of the row's leaf in its export's Merkle tree; [`Rows::origin`] names the
+    /// export.
+    pub leaf: u32,
     pub date: NaiveDate,
     pub class: RowClass,
     /// Its source campaign id ([`Rows::source_campaign_id`]).
@@ -260,6 +264,9 @@ pub struct Rows {
     totals: hashbrown::HashMap<DayKey, Totals>,
     /// Then the mapped rows' sums, by campaign and in the order rows first reported spend.
     days: Vec<CampaignDay>,
+    /// The index of each export's first row, with the export's index ([`Rows::origin`]),
+    /// in row order; empty while one export's rows are read (all of export 0).
+    exports: Vec<(u32, u32)>,
 }
 
 impl Rows {
@@ -290,6 +297,9 @@ impl Rows {
             .map(|grain| self.grains.id(&**grain, |_| grain.clone()))
             .collect();
         let offset = u32::try_from(self.len).expect("no more rows than Rows::MAX");
+        if !other.is_empty() {
+            self.exports.push((offset, export));
+        }
         for (mut key, totals) in other.totals {
             key.source_campaign_id = ids[key.source_campaign_id as usize];
             (self.totals.entry(key).or_default()).merge(&totals, offset);
@@ -298,7 +308,6 @@ impl Rows {
             for mut row in chunk {
                 row.source_campaign_id = ids[row.source_campaign_id as usize];
                 row.grain = grains[row.grain as usize];
-                row.origin.export = export;
                 self.push_row(row);
             }
         }
@@ -322,6 +331,15 @@ impl Rows {
 
     pub fn is_empty(&self) -> bool {
         self.len == 0
+    }
+
+    /// Where the row at `index` came from.
+    pub fn origin(&self, index: u32) -> RowOrigin {
+        let at = self.exports.partition_point(|(first, _)| *first <= index);
+        RowOrigin {
+            export: at.checked_sub(1).map_or(0, |at| self.exports[at].1),
+            leaf: self[index].leaf,
+        }
     }
 
     pub fn get(&self, index: usize) -> Option<&DeliveryRow> {
@@ -560,10 +578,7 @@ mod tests {
                 date: NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(),
                 grain,
                 currency: None,
-                origin: RowOrigin {
-                    export: 0,
-                    leaf: line,
-                },
+                leaf: line,
                 class: RowClass::Unmapped,
             };
             rows.push(row, &metrics);
@@ -574,21 +589,28 @@ mod tests {
     #[test]
     fn rows_keep_file_order_and_their_strings_across_chunks_and_appends() {
         // One chunk and a bit, then a second export of a few rows with other strings,
-        // then a third with the first one's.
-        let first = rows(0..Rows::CHUNK as u32 + 3, "c", &[]);
-        let mut all = first.clone();
+        // none of the third (it could not be read), a fourth with the first one's.
+        let mut all = Rows::new();
+        all.append(rows(0..Rows::CHUNK as u32 + 3, "c", &[]), 0);
         all.append(rows(1_000_000..1_000_005, "d", &["x", "y"]), 1);
-        all.append(rows(7..8, "c", &[]), 2);
+        all.append(Rows::new(), 2);
+        all.append(rows(7..8, "c", &[]), 3);
         assert_eq!(all.len(), Rows::CHUNK + 9);
-        assert_eq!(all[Rows::CHUNK + 2].origin.leaf, Rows::CHUNK as u32 + 2);
-        assert_eq!(all[Rows::CHUNK + 3].origin.leaf, 1_000_000);
+        let origin = |index: usize| {
+            let origin = all.origin(index as u32);
+            (origin.export, origin.leaf)
+        };
+        assert_eq!(origin(0), (0, 0));
+        assert_eq!(origin(Rows::CHUNK + 2), (0, Rows::CHUNK as u32 + 2));
         assert_eq!(
-            all[Rows::CHUNK + 3].origin.export,
-            1,
+            origin(Rows::CHUNK + 3),
+            (1, 1_000_000),
             "as the index it is given"
         );
+        assert_eq!(origin(Rows::CHUNK + 7), (1, 1_000_004));
+        assert_eq!(origin(Rows::CHUNK + 8), (3, 7));
         assert!(all.get(Rows::CHUNK + 9).is_none());
-        let lines: Vec<u32> = all.iter().map(|r| r.origin.leaf).collect();
+        let lines: Vec<u32> = all.iter().map(|r| r.leaf).collect();
         let expected: Vec<u32> = (0..Rows::CHUNK as u32 + 3)
             .chain(1_000_000..1_000_005)
             .chain([7])
@@ -641,7 +663,7 @@ mod tests {
     }
 
     #[test]
-    fn metrics_keep_what_was_reported_and_a_row_is_32_bytes() {
+    fn metrics_keep_what_was_reported_and_a_row_is_28_bytes() {
         let none = Metrics::default();
         assert_eq!(none, Metrics::new(None, None, None, None));
         assert_eq!(
@@ -669,7 +691,7 @@ mod tests {
         assert_eq!(all.get(Metric::Conversions), Some(Decimal::new(15, 1)));
         assert_eq!(all.get(Metric::Spend), Some(spend));
         assert_eq!(std::mem::size_of::<Metrics>(), 52);
-        assert_eq!(std::mem::size_of::<DeliveryRow>(), 32);
+        assert_eq!(std::mem::size_of::<DeliveryRow>(), 28);
     }
 
     #[test]

@@ -443,10 +443,10 @@ pub fn exceptions(
 ) -> Vec<u8> {
     use crate::model::RowClass;
     let row = |index: u32| {
-        let r = &data.rows[index];
+        let (r, origin) = (&data.rows[index], data.rows.origin(index));
         RowJson {
-            file: crate::error::display_path(&data.exports[r.origin.export()].path),
-            line: data.line(r.origin),
+            file: crate::error::display_path(&data.exports[origin.export()].path),
+            line: data.line(origin),
             source_campaign_id: data.rows.source_campaign_id(r).to_string(),
             date: r.date.to_string(),
             duplicate_of: match r.class {

@@ -1354,18 +1354,18 @@ fn line_page(site: &Site, cp: &ClientPeriod, invoice: &Invoice, line: &LineBill)
         .collect();
 
     let row_ref = |index: u32| {
-        let row = &data.rows[index];
+        let (row, origin) = (&data.rows[index], data.rows.origin(index));
         RowRef {
-            file: export_name(data, row.origin.export()),
-            line: data.line(row.origin),
+            file: export_name(data, origin.export()),
+            line: data.line(origin),
             date: format::date(row.date),
             campaign: data.rows.source_campaign_id(row).to_string(),
-            href: format!("../data/{}", export_name(data, row.origin.export())),
+            href: format!("../data/{}", export_name(data, origin.export())),
         }
     };
     let mut by_export: BTreeMap<usize, Vec<u64>> = BTreeMap::new();
     for &index in &line.rows {
-        let origin = data.rows[index].origin;
+        let origin = data.rows.origin(index);
         by_export
             .entry(origin.export())
             .or_default()

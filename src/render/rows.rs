@@ -62,11 +62,8 @@ fn delivery(
     out.write_record(header).expect(IN_MEMORY);
     let mut rows: Vec<(u32, &str)> = line.rows.iter().map(|i| (*i, "")).collect();
     rows.extend(line.out_of_flight.iter().map(|i| (*i, "out_of_flight")));
-    let place = |index: u32| {
-        let origin = &data.rows[index].origin;
-        (origin.export, origin.leaf)
-    };
-    rows.sort_by_key(|(i, _)| place(*i));
+    // Rows are numbered in file order (by export, then leaf).
+    rows.sort_by_key(|(i, _)| *i);
     // One row after another through one buffer: millions of rows, no string each.
     let files: Vec<String> = data
         .exports
@@ -82,9 +79,9 @@ fn delivery(
     };
     let indices: Vec<u32> = rows.iter().map(|(i, _)| *i).collect();
     let mut write = |out: &mut Writer, index: u32, metrics: Metrics| -> csv::Result<()> {
-        let at = rows.binary_search_by_key(&place(index), |(i, _)| place(*i));
+        let at = rows.binary_search_by_key(&index, |(i, _)| *i);
         let reason = at.map_or("", |at| rows[at].1);
-        let row = &data.rows[index];
+        let (row, origin) = (&data.rows[index], data.rows.origin(index));
         let source = &project.config.sources[usize::from(row.source)];
         // What the line counts: its metric from every row for cpm/cpc/cpa (basis and
         // other are both shown on the page), platform spend for media_pct.
@@ -95,8 +92,8 @@ fn delivery(
         } else {
             "yes"
         };
-        out.write_field(&files[row.origin.export()])?;
-        field(out, format_args!("{}", data.line(row.origin)))?;
+        out.write_field(&files[origin.export()])?;
+        field(out, format_args!("{}", data.line(origin)))?;
         out.write_field(&source.name)?;
         out.write_field(source.kind.as_str())?;
         field(out, format_args!("{}", row.date))?;
