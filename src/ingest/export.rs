@@ -6,8 +6,8 @@
 use super::cell::parse_decimal;
 use crate::error::{ErrorKind, Location, Problems};
 use crate::model::{
-    Currency, DeliveryRow, ExportFile, GrainKey, LeafClass, Metrics, Period, PeriodData, RowClass,
-    Rows, SourceConfig,
+    Currency, DeliveryRow, ExportFile, GrainKey, LeafClass, Metric, Metrics, Period, PeriodData,
+    RowClass, Rows, SourceConfig,
 };
 use crate::seal::leaves::LeafSplitter;
 use crate::seal::merkle::{Tree, TreeBuilder, leaf_hash};
@@ -589,15 +589,88 @@ pub struct ReadBackError {
 }
 
 /// Reads back the metrics of the rows `rows` (indices into `data.rows`) of the project
-/// at `dir` from their leaves, every block read checked against the tree kept when the
-/// export was read ([`read_blocks`]), so they are the metrics that were summed:
-/// `each(index, metrics)` for each row, in file order (by export, then leaf).
+/// at `dir` from their leaves, as [`read_back`] does: `each(index, metrics)` for each
+/// row, in file order (by export, then leaf).
 pub fn read_metrics(
     dir: &Path,
     data: &PeriodData,
     sources: &[SourceConfig],
     rows: &[u32],
     mut each: impl FnMut(u32, Metrics),
+) -> Result<(), ReadBackError> {
+    read_back(dir, data, sources, rows, |index, cells| {
+        each(index, cells.metrics()?);
+        Some(())
+    })
+}
+
+/// The metric cells of a kept row, read back from its leaf by [`read_back`].
+pub struct Cells<'a> {
+    fields: &'a Fields,
+    columns: &'a [Option<usize>; 4],
+    separator: Option<char>,
+}
+
+impl Cells<'_> {
+    /// The row's metrics; `None` if one no longer reads as a metric did.
+    pub fn metrics(&self) -> Option<Metrics> {
+        self.fields.metrics(self.columns, self.separator)
+    }
+
+    /// Appends `metric` in its machine form, the value [`Cells::metrics`] reads
+    /// normalised (`Decimal::normalize`: `1,250.50` is `1250.5`), nothing when not
+    /// reported; `None` as there. A cell of plain digits, the common one, is written
+    /// from its text, without parsing it or formatting a decimal.
+    pub fn plain(&self, metric: Metric, out: &mut String) -> Option<()> {
+        let Some(column) = self.columns[metric as usize] else {
+            return Some(());
+        };
+        let cell = std::str::from_utf8(self.fields.bytes_of(column)?)
+            .ok()?
+            .trim();
+        if let Some((whole, fraction)) = plain_digits(cell) {
+            out.push_str(whole);
+            if !fraction.is_empty() {
+                out.push('.');
+                out.push_str(fraction);
+            }
+            return Some(());
+        }
+        if let Some(value) = self.metrics()?.get(metric) {
+            use std::fmt::Write;
+            let _ = write!(out, "{}", value.normalize());
+        }
+        Some(())
+    }
+}
+
+/// The whole part and fraction of a cell of plain digits (`0012.50`) as its value
+/// normalised shows them (`12`, `5`: no leading zeros but one, no trailing zeros);
+/// `None` for any other cell (a sign, a separator, an exponent, over 18 characters).
+fn plain_digits(cell: &str) -> Option<(&str, &str)> {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let (whole, fraction) = cell.split_once('.').unwrap_or((cell, "0"));
+    if cell.len() > 18 || !digits(whole) || !digits(fraction) {
+        return None;
+    }
+    let whole = whole.trim_start_matches('0');
+    Some((
+        if whole.is_empty() { "0" } else { whole },
+        fraction.trim_end_matches('0'),
+    ))
+}
+
+/// Reads back the rows `rows` (indices into `data.rows`) of the project at `dir` from
+/// their leaves, every block read checked against the tree kept when the export was
+/// read ([`read_blocks`]), so they are the cells that were summed: `each(index, cells)`
+/// for each row, in file order (by export, then leaf). `each` returns `None` when a
+/// row no longer reads as it did, which fails the read.
+pub fn read_back(
+    dir: &Path,
+    data: &PeriodData,
+    sources: &[SourceConfig],
+    rows: &[u32],
+    mut each: impl FnMut(u32, &Cells) -> Option<()>,
 ) -> Result<(), ReadBackError> {
     let origin = |index: &u32| data.rows.origin(*index);
     let mut rows = rows.to_vec();
@@ -619,15 +692,18 @@ pub fn read_metrics(
             export,
             &leaves,
             |leaf, _, bytes| {
-                let mut metrics = None;
+                let mut split = false;
                 while let Some(index) = next.next_if(|i| origin(i).leaf as usize == leaf) {
-                    let read = *metrics.get_or_insert_with(|| {
+                    if !std::mem::replace(&mut split, true) {
                         fields.split(bytes);
-                        fields.metrics(&export.metric_columns, separator)
-                    });
-                    match read {
-                        Some(metrics) => each(*index, metrics),
-                        None => unreadable = Some(export.line(leaf)),
+                    }
+                    let cells = Cells {
+                        fields: &fields,
+                        columns: &export.metric_columns,
+                        separator,
+                    };
+                    if each(*index, &cells).is_none() {
+                        unreadable = Some(export.line(leaf));
                     }
                 }
             },
@@ -681,5 +757,47 @@ mod tests {
             Some("1234".into())
         );
         assert_eq!(parse_metric("1,234", None), None, "no separator configured");
+    }
+
+    #[test]
+    fn plain_digits_are_written_as_their_value_normalised() {
+        assert_eq!(plain_digits("0012.50"), Some(("12", "5")));
+        assert_eq!(plain_digits("100"), Some(("100", "")));
+        assert_eq!(plain_digits("0"), Some(("0", "")));
+        assert_eq!(plain_digits("0.000"), Some(("0", "")));
+        assert_eq!(plain_digits("0.05"), Some(("0", "05")));
+        let others = [
+            "", "1,000", "-1", "+1", "1e3", "12.", ".5", "1.2.3", "1 000",
+        ];
+        for cell in others.into_iter().chain(["1234567890.12345678"]) {
+            assert_eq!(plain_digits(cell), None, "{cell}");
+        }
+    }
+
+    proptest::proptest! {
+        /// What is written from a cell's text is what parsing it and formatting the
+        /// value normalised gives, as a decimal and as a count (kept as a `u64`).
+        #[test]
+        fn plain_digits_agree_with_the_decimal(
+            cell in "[0-9]{1,12}(\\.[0-9]{1,5})?|[0-9.,e+-]{1,20}"
+        ) {
+            let Some((whole, fraction)) = plain_digits(&cell) else {
+                let plain = cell.len() <= 18
+                    && cell.split('.').count() <= 2
+                    && cell.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+                proptest::prop_assert!(!plain, "{cell} is plain digits");
+                return Ok(());
+            };
+            let shown = if fraction.is_empty() {
+                whole.to_owned()
+            } else {
+                format!("{whole}.{fraction}")
+            };
+            let value = parse_decimal(&cell).expect("plain digits read");
+            proptest::prop_assert_eq!(&shown, &value.normalize().to_string());
+            if let Some(count) = value.fract().is_zero().then(|| value.to_u64()).flatten() {
+                proptest::prop_assert_eq!(&shown, &Decimal::from(count).normalize().to_string());
+            }
+        }
     }
 }

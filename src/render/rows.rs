@@ -3,10 +3,9 @@
 //! rows with the file and line each came from and whether it was billed; hourly lines
 //! their timesheet entries; milestone lines their milestones. A flat fee has no rows.
 
-use crate::ingest::{ReadBackError, read_metrics};
+use crate::ingest::{Cells, ReadBackError, read_back};
 use crate::invoice::LineBill;
-use crate::model::{Metrics, PeriodData, PricingModel, Project, SourceKind};
-use rust_decimal::Decimal;
+use crate::model::{Metric, PeriodData, PricingModel, Project, SourceKind};
 
 /// Whether the line has a CSV of rows.
 pub fn has_rows(line: &LineBill) -> bool {
@@ -78,7 +77,9 @@ fn delivery(
         out.write_field(&cell)
     };
     let indices: Vec<u32> = rows.iter().map(|(i, _)| *i).collect();
-    let mut write = |out: &mut Writer, index: u32, metrics: Metrics| -> csv::Result<()> {
+    let mut value = String::new();
+    // `None` when the row no longer reads (the CSV is then dropped with an error).
+    let mut write = |out: &mut Writer, index: u32, cells: &Cells| -> csv::Result<Option<()>> {
         let at = rows.binary_search_by_key(&index, |(i, _)| *i);
         let reason = at.map_or("", |at| rows[at].1);
         let (row, origin) = (&data.rows[index], data.rows.origin(index));
@@ -99,21 +100,25 @@ fn delivery(
         field(out, format_args!("{}", row.date))?;
         out.write_field(&**data.rows.source_campaign_id(row))?;
         field(out, format_args!("{}", Joined(data.rows.grain(row))))?;
-        for value in [
-            metrics.impressions(),
-            metrics.clicks(),
-            metrics.conversions(),
-            metrics.spend(),
+        for metric in [
+            Metric::Impressions,
+            Metric::Clicks,
+            Metric::Conversions,
+            Metric::Spend,
         ] {
-            field(out, format_args!("{}", Plain(value)))?;
+            value.clear();
+            if cells.plain(metric, &mut value).is_none() {
+                return Ok(None);
+            }
+            out.write_field(&value)?;
         }
         out.write_field(row.currency.map(|c| c.code()).unwrap_or_default())?;
         out.write_field(billed)?;
-        out.write_record(None::<&[u8]>)
+        out.write_record(None::<&[u8]>).map(Some)
     };
     let (dir, sources) = (&project.dir, &project.config.sources);
-    read_metrics(dir, data, sources, &indices, |index, metrics| {
-        write(out, index, metrics).expect(IN_MEMORY);
+    read_back(dir, data, sources, &indices, |index, cells| {
+        write(out, index, cells).expect(IN_MEMORY)
     })?;
     Ok(())
 }
@@ -130,18 +135,6 @@ impl std::fmt::Display for Joined<'_> {
             f.write_str(value)?;
         }
         Ok(())
-    }
-}
-
-/// A metric in its machine form: normalised, blank when not reported.
-struct Plain(Option<Decimal>);
-
-impl std::fmt::Display for Plain {
-    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        match self.0 {
-            Some(value) => write!(f, "{}", value.normalize()),
-            None => Ok(()),
-        }
     }
 }
 
