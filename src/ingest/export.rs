@@ -619,8 +619,9 @@ impl Cells<'_> {
 
     /// Appends `metric` in its machine form, the value [`Cells::metrics`] reads
     /// normalised (`Decimal::normalize`: `1,250.50` is `1250.5`), nothing when not
-    /// reported; `None` as there. A cell of plain digits, the common one, is written
-    /// from its text, without parsing it or formatting a decimal.
+    /// reported; `None` where [`Cells::metrics`] is. A blank cell, or one of plain
+    /// digits, the common ones, is written from its text, without parsing it or
+    /// formatting a decimal.
     pub fn plain(&self, metric: Metric, out: &mut String) -> Option<()> {
         let Some(column) = self.columns[metric as usize] else {
             return Some(());
@@ -628,6 +629,9 @@ impl Cells<'_> {
         let cell = std::str::from_utf8(self.fields.bytes_of(column)?)
             .ok()?
             .trim();
+        if cell.is_empty() {
+            return Some(());
+        }
         if let Some((whole, fraction)) = plain_digits(cell) {
             out.push_str(whole);
             if !fraction.is_empty() {
