@@ -225,8 +225,9 @@ pub fn review_after(
         }
         let variances = variance::compute(project, books, index);
         let rows = checklist::rows_by_client(project, data);
+        use rayon::prelude::*;
         let checklists: Vec<Checklist> = statements[index]
-            .iter()
+            .par_iter()
             .map(|statement| {
                 checklist::client(&ClientPeriod {
                     rows: rows
