@@ -21,18 +21,24 @@ pub fn is_identifier(text: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
+/// The whole part and fraction of a number written as digits, optionally `.` and
+/// digits (`0.50` is `0`, `50`; the fraction is empty without a `.`); `None` for any
+/// other text.
+pub(crate) fn unsigned_digits(text: &str) -> Option<(&str, &str)> {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let plain = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    let ok = !whole.is_empty() && plain(whole) && plain(fraction) && !text.ends_with('.');
+    ok.then_some((whole, fraction))
+}
+
 /// A decimal written plainly: an optional `-`, digits, optionally `.` and digits.
 /// No exponent, no `+`, no separators, no spaces.
 pub fn parse_decimal(text: &str) -> Option<Decimal> {
-    let digits = text.strip_prefix('-').unwrap_or(text);
-    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
-    let plain = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    if whole.is_empty() || !plain(whole) || !plain(fraction) || digits.ends_with('.') {
-        return None;
-    }
+    let unsigned = text.strip_prefix('-').unwrap_or(text);
+    let (whole, fraction) = unsigned_digits(unsigned)?;
     // Up to 18 digits and no sign (a `-0` keeps its sign), the digits make the value
     // exactly, as `from_str` would: the common cell, tens of millions of them a month.
-    if whole.len() + fraction.len() <= 18 && digits.len() == text.len() {
+    if whole.len() + fraction.len() <= 18 && unsigned.len() == text.len() {
         let mantissa =
             (whole.bytes().chain(fraction.bytes())).fold(0i64, |n, b| n * 10 + i64::from(b - b'0'));
         return Some(Decimal::new(mantissa, fraction.len() as u32));

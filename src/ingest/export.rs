@@ -3,7 +3,7 @@
 //! parsed as a CSV record into a delivery row that remembers its line, byte range and
 //! leaf. Memory holds one block and the current leaf, never the file.
 
-use super::cell::parse_decimal;
+use super::cell::{parse_decimal, unsigned_digits};
 use crate::error::{ErrorKind, Location, Problems};
 use crate::model::{
     Currency, DeliveryRow, ExportFile, GrainKey, LeafClass, Metric, Metrics, Period, PeriodData,
@@ -652,11 +652,7 @@ impl Cells<'_> {
 /// normalised shows them (`12`, `5`: no leading zeros but one, no trailing zeros);
 /// `None` for any other cell (a sign, a separator, an exponent, over 18 characters).
 fn plain_digits(cell: &str) -> Option<(&str, &str)> {
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    let (whole, fraction) = cell.split_once('.').unwrap_or((cell, "0"));
-    if cell.len() > 18 || !digits(whole) || !digits(fraction) {
-        return None;
-    }
+    let (whole, fraction) = unsigned_digits(cell).filter(|_| cell.len() <= 18)?;
     let whole = whole.trim_start_matches('0');
     Some((
         if whole.is_empty() { "0" } else { whole },
