@@ -188,3 +188,36 @@ fn presets_yield_to_explicit_flags() {
     assert!(bad(&["--rows", "1k", "--out", "x"]).is_err());
     assert!(bad(&["--size", "small"]).is_err(), "--out is required");
 }
+
+/// Rows are classified, billed and rendered on every core: the site must not depend on
+/// how many there are (nor on which core meets a duplicate or a campaign first).
+#[test]
+fn the_site_is_the_same_on_one_core_and_on_several() {
+    let tmp = tempfile::tempdir().unwrap();
+    let params = tiny(11, Order::Date, tmp.path().join("project"));
+    synth::generate(&params).unwrap();
+    let project = params.out.to_str().unwrap();
+    let mut sites = Vec::new();
+    for threads in ["1", "3", "8"] {
+        let site = tmp.path().join(format!("site-{threads}"));
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tallyseal"))
+            .args(["build", project, "--out", site.to_str().unwrap()])
+            .env("RAYON_NUM_THREADS", threads)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        sites.push(tree(&site));
+    }
+    for other in &sites[1..] {
+        assert_eq!(
+            sites[0].keys().collect::<Vec<_>>(),
+            other.keys().collect::<Vec<_>>()
+        );
+        for (path, bytes) in &sites[0] {
+            assert!(
+                bytes == &other[path],
+                "{path} differs with the number of cores"
+            );
+        }
+    }
+}

@@ -6,7 +6,8 @@
 use super::export::read_metrics;
 use crate::error::{ErrorKind, Location, Problems};
 use crate::model::{
-    Crosswalk, DayKey, DeliveryRow, Metric, Metrics, PeriodData, RowClass, SourceConfig, Totals,
+    Crosswalk, DayKey, DeliveryRow, Metric, Metrics, PeriodData, RowClass, Rows, SourceConfig,
+    Totals,
 };
 use hashbrown::{DefaultHashBuilder, HashTable, hash_table::Entry};
 use std::hash::BuildHasher;
@@ -19,6 +20,11 @@ fn key(row: &DeliveryRow) -> (u16, u32, chrono::NaiveDate, u32) {
     (row.source, row.source_campaign_id, row.date, row.grain)
 }
 
+/// Classifies every row of the period. The search for duplicates, one hash table
+/// lookup per row, runs on every core: each core takes the keys whose hash falls in its
+/// shard and goes through the rows in order, so a key's first row is the same as in one
+/// pass. The campaigns are then numbered in the order their first rows come, as one
+/// pass would have met them.
 pub fn rows(
     dir: &Path,
     data: &mut PeriodData,
@@ -26,55 +32,99 @@ pub fn rows(
     sources: &[SourceConfig],
     problems: &mut Problems,
 ) {
-    // The first row of each key, by index: the table holds indices only, not keys.
+    use rayon::prelude::*;
     let hasher = DefaultHashBuilder::default();
-    let mut first: HashTable<u32> = HashTable::with_capacity(data.rows.len());
-    // The campaigns rows map to, each once, and their indices; and the index each
-    // `(source, source campaign id)` maps to, looked up once.
-    let mut campaigns: Vec<Arc<str>> = Vec::new();
-    let mut ids: hashbrown::HashMap<&str, u32> = hashbrown::HashMap::new();
-    let mut mapped: hashbrown::HashMap<(u16, u32), Option<u32>> = hashbrown::HashMap::new();
-    // Each duplicate and the row it repeats, by index.
+    let shards = rayon::current_num_threads().clamp(1, MAX_SHARDS);
+    let rows = &data.rows;
+    let found: Vec<Shard> = (0..shards)
+        .into_par_iter()
+        .map(|shard| Shard::find(rows, &hasher, shard, shards))
+        .collect();
+    // Each `(source, source campaign id)` with its first row, in row order.
+    let mut firsts: hashbrown::HashMap<(u16, u32), u32> = hashbrown::HashMap::new();
     let mut duplicates: Vec<(u32, u32)> = Vec::new();
-    // Ingest refuses a period of more rows than a `u32` indexes (Rows::MAX).
-    for (index, id) in (0..data.rows.len()).zip(0u32..) {
-        let rows = &data.rows;
-        let row = &rows[index];
-        let hash = hasher.hash_one(key(row));
-        let entry = first.entry(
-            hash,
-            |&seen| key(&rows[seen as usize]) == key(row),
-            |&seen| hasher.hash_one(key(&rows[seen as usize])),
-        );
-        let class = match entry {
-            Entry::Vacant(slot) => {
-                slot.insert(id);
-                let source_campaign = (row.source, row.source_campaign_id);
-                let campaign = *mapped.entry(source_campaign).or_insert_with(|| {
-                    let id = rows.source_campaign_id(row);
-                    let campaign = crosswalk.campaign(row.source.into(), id)?;
-                    let next = campaigns.len() as u32;
-                    Some(*ids.entry(&**campaign).or_insert_with(|| {
-                        campaigns.push(campaign.clone());
-                        next
-                    }))
-                });
-                match campaign {
-                    Some(campaign) => RowClass::Mapped { campaign },
-                    None => RowClass::Unmapped,
-                }
-            }
-            Entry::Occupied(seen) => {
-                let of = *seen.get();
-                duplicates.push((id, of));
-                RowClass::Duplicate { of }
-            }
-        };
-        data.rows[index].class = class;
+    for shard in found {
+        for (source_campaign, index) in shard.firsts {
+            let first = firsts.entry(source_campaign).or_insert(index);
+            *first = (*first).min(index);
+        }
+        duplicates.extend(shard.duplicates);
+    }
+    duplicates.sort_unstable();
+    let mut firsts: Vec<(u32, (u16, u32))> = firsts.into_iter().map(|(k, i)| (i, k)).collect();
+    firsts.sort_unstable();
+    // The campaigns rows map to, each once, numbered as first met; and the campaign
+    // each `(source, source campaign id)` maps to.
+    let mut campaigns: Vec<Arc<str>> = Vec::new();
+    let mut numbers: hashbrown::HashMap<&str, u32> = hashbrown::HashMap::new();
+    let mut mapped: hashbrown::HashMap<(u16, u32), Option<u32>> = hashbrown::HashMap::new();
+    for (_, (source, id)) in firsts {
+        let campaign = crosswalk.campaign(source.into(), rows.ids.get(id));
+        let number = campaign.map(|campaign| {
+            let next = campaigns.len() as u32;
+            *numbers.entry(&**campaign).or_insert_with(|| {
+                campaigns.push(campaign.clone());
+                next
+            })
+        });
+        mapped.insert((source, id), number);
+    }
+    let class = |row: &DeliveryRow| match mapped.get(&(row.source, row.source_campaign_id)) {
+        Some(Some(campaign)) => RowClass::Mapped {
+            campaign: *campaign,
+        },
+        _ => RowClass::Unmapped,
+    };
+    data.rows.set_classes(class);
+    for (index, of) in &duplicates {
+        data.rows[*index as usize].class = RowClass::Duplicate { of: *of };
     }
     check_duplicates(dir, data, &duplicates, sources, problems);
     let mapped = |source: u16, id: u32| mapped.get(&(source, id)).copied().flatten();
     data.rows.set_campaigns(campaigns, mapped);
+}
+
+/// More shards than this would each pass over every row for few keys of their own.
+const MAX_SHARDS: usize = 8;
+
+/// What one shard of the keys found: the first row of each `(source, source campaign
+/// id)` among its keys' first rows, and each duplicate with the row it repeats.
+struct Shard {
+    firsts: hashbrown::HashMap<(u16, u32), u32>,
+    duplicates: Vec<(u32, u32)>,
+}
+
+impl Shard {
+    /// Goes through the rows whose key hashes into `shard` of `shards`, in order.
+    fn find(rows: &Rows, hasher: &DefaultHashBuilder, shard: usize, shards: usize) -> Shard {
+        // The first row of each key, by index: the table holds indices only, not keys.
+        let mut first: HashTable<u32> = HashTable::with_capacity(rows.len() / shards);
+        let mut found = Shard {
+            firsts: hashbrown::HashMap::new(),
+            duplicates: Vec::new(),
+        };
+        for (id, row) in rows.indexed() {
+            let hash = hasher.hash_one(key(row));
+            // Bits the table does not place by (the low ones) nor tag with (the top 7).
+            if (hash >> 32) as usize % shards != shard {
+                continue;
+            }
+            let entry = first.entry(
+                hash,
+                |&seen| key(&rows[seen]) == key(row),
+                |&seen| hasher.hash_one(key(&rows[seen])),
+            );
+            match entry {
+                Entry::Vacant(slot) => {
+                    slot.insert(id);
+                    let source_campaign = (row.source, row.source_campaign_id);
+                    found.firsts.entry(source_campaign).or_insert(id);
+                }
+                Entry::Occupied(seen) => found.duplicates.push((id, *seen.get())),
+            }
+        }
+        found
+    }
 }
 
 /// Reads back the metrics of each duplicate and of the row it repeats: the same, and the

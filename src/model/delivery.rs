@@ -390,6 +390,12 @@ impl Rows {
         self.totals.insert(key, totals);
     }
 
+    /// Sets every row's class to `class` of it, on every core.
+    pub fn set_classes(&mut self, class: impl Fn(&DeliveryRow) -> RowClass + Sync) {
+        use rayon::prelude::*;
+        (self.chunks.par_iter_mut().flatten()).for_each(|row| row.class = class(row));
+    }
+
     /// Takes out the metrics of the identical duplicate at `index`.
     pub fn remove_duplicate(&mut self, index: u32, metrics: &Metrics) {
         if let Some(totals) = self.totals.get_mut(&self[index].day_key()) {
