@@ -119,20 +119,33 @@ pub fn rows_by_client(project: &Project, data: &PeriodData) -> ClientRows {
         .iter()
         .filter_map(|l| Some((l.campaign.as_deref()?, l.client_id.as_str())))
         .collect();
-    let mut rows: hashbrown::HashMap<&str, Vec<u32>> = hashbrown::HashMap::new();
+    // The clients owning a campaign rows map to, and each campaign's, by its index.
+    let mut clients: Vec<&str> = Vec::new();
+    let mut slots: hashbrown::HashMap<&str, usize> = hashbrown::HashMap::new();
+    let owner: Vec<Option<usize>> = (data.rows.campaigns().iter())
+        .map(|campaign| {
+            let client = *owners.get(&**campaign)?;
+            Some(*slots.entry(client).or_insert_with(|| {
+                clients.push(client);
+                clients.len() - 1
+            }))
+        })
+        .collect();
+    let mut rows = vec![Vec::new(); clients.len()];
     for (index, row) in data.rows.indexed() {
         let original = match row.class {
             RowClass::Duplicate { of } => &data.rows[of],
             _ => row,
         };
-        if let Some(campaign) = data.rows.campaign(original)
-            && let Some(client) = owners.get(&**campaign)
+        if let RowClass::Mapped { campaign } = original.class
+            && let Some(client) = owner[campaign as usize]
         {
-            rows.entry(client).or_default().push(index);
+            rows[client].push(index);
         }
     }
     // Kept until the bundles are sealed: no room to spare for millions of rows.
-    rows.into_iter()
+    (clients.into_iter().zip(rows))
+        .filter(|(_, rows)| !rows.is_empty())
         .map(|(client, mut rows)| {
             rows.shrink_to_fit();
             (client.to_owned(), rows)

@@ -180,13 +180,15 @@ pub fn bill(
         timesheets: Vec::new(),
     };
     let campaign = line.campaign.as_deref();
+    // `Terms::covers`, with the flight found once rather than for each row.
+    let covers = |day| flight.0 <= day && day <= flight.1;
     let mut campaign_rows: Vec<u32> = match campaign {
         Some(campaign) => ctx
             .rows
             .rows(campaign)
             .iter()
             .copied()
-            .filter(|i| terms.covers(ctx.rows.row(*i).date))
+            .filter(|i| covers(ctx.rows.row(*i).date))
             .collect(),
         None => Vec::new(),
     };

@@ -7,7 +7,7 @@ mod line;
 pub use line::{Cap, DayBill, LineBill, Segment};
 
 use crate::model::{
-    AdjustmentKind, ApprovalStatus, Client, Currency, Exact, Period, PeriodData, Project,
+    AdjustmentKind, ApprovalStatus, Client, Currency, Exact, Period, PeriodData, Project, RowClass,
     TaxTreatment, sum,
 };
 use crate::reconcile::{CampaignRows, LockedRates, Terms};
@@ -184,7 +184,7 @@ pub fn bill_period(
 ) -> Result<PeriodBooks, BillingError> {
     let rows = CampaignRows::of(data);
     let fx = LockedRates::of(data);
-    let out_of_flight = out_of_flight(project, data);
+    let out_of_flight = out_of_flight(project, data, &rows);
     let mut out_of_flight_by_campaign: hashbrown::HashMap<&str, Vec<u32>> =
         hashbrown::HashMap::new();
     for &index in &out_of_flight {
@@ -218,28 +218,24 @@ pub fn bill_period(
 }
 
 /// The mapped rows of a period outside the flight of every line of their campaign.
-fn out_of_flight(project: &Project, data: &PeriodData) -> Vec<u32> {
-    let mut flights: hashbrown::HashMap<&str, Vec<Terms>> = hashbrown::HashMap::new();
+fn out_of_flight(project: &Project, data: &PeriodData, rows: &CampaignRows) -> Vec<u32> {
+    // The flights of each campaign's lines, by the campaign's index.
+    let mut flights = vec![Vec::new(); data.rows.campaigns().len()];
     for line in &project.lines {
-        if let Some(campaign) = &line.campaign {
-            flights.entry(campaign).or_default().push(Terms::of(
-                line,
-                data.period,
-                &project.periods,
-            ));
+        let id = line.campaign.as_deref().and_then(|c| rows.id(c));
+        let terms = || Terms::of(line, data.period, &project.periods);
+        if let Some((id, flight)) = id.and_then(|id| Some((id, terms().flight()?))) {
+            flights[id as usize].push(flight);
         }
     }
-    let in_flight = |campaign: &str, day| {
-        flights
-            .get(campaign)
-            .is_some_and(|all| all.iter().any(|t| t.covers(day)))
+    let in_flight = |campaign: u32, day| {
+        (flights[campaign as usize].iter()).any(|(first, last)| *first <= day && day <= *last)
     };
     data.rows
         .indexed()
-        .filter(|(_, row)| {
-            data.rows
-                .campaign(row)
-                .is_some_and(|c| !in_flight(c, row.date))
+        .filter(|(_, row)| match row.class {
+            RowClass::Mapped { campaign } => !in_flight(campaign, row.date),
+            _ => false,
         })
         .map(|(index, _)| index)
         .collect()

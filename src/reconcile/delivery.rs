@@ -1,7 +1,8 @@
 //! Delivery rows by campaign, and the units a line counts on each day (rules.md §2).
 
 use crate::model::{
-    CampaignDay, DeliveryRow, Exact, Metric, Overflow, PeriodData, SourceConfig, SourceKind,
+    CampaignDay, DeliveryRow, Exact, Metric, Overflow, PeriodData, RowClass, SourceConfig,
+    SourceKind,
 };
 use chrono::NaiveDate;
 use hashbrown::HashMap;
@@ -12,20 +13,22 @@ use std::collections::BTreeMap;
 /// period's rows, in file order.
 pub struct CampaignRows<'a> {
     pub data: &'a PeriodData,
-    by_campaign: HashMap<&'a str, Vec<u32>>,
+    /// By the campaign's index in the rows' campaigns ([`RowClass::Mapped`]).
+    by_campaign: Vec<Vec<u32>>,
     /// Each campaign's index in the rows' campaigns.
     ids: HashMap<&'a str, u32>,
 }
 
 impl<'a> CampaignRows<'a> {
     pub fn of(data: &'a PeriodData) -> CampaignRows<'a> {
-        let mut by_campaign: HashMap<&str, Vec<u32>> = HashMap::new();
+        let campaigns = data.rows.campaigns();
+        let mut by_campaign = vec![Vec::new(); campaigns.len()];
         for (index, row) in data.rows.indexed() {
-            if let Some(campaign) = data.rows.campaign(row) {
-                by_campaign.entry(campaign).or_default().push(index);
+            if let RowClass::Mapped { campaign } = row.class {
+                by_campaign[campaign as usize].push(index);
             }
         }
-        let ids = (data.rows.campaigns().iter())
+        let ids = (campaigns.iter())
             .zip(0u32..)
             .map(|(campaign, id)| (&**campaign, id))
             .collect();
@@ -34,6 +37,11 @@ impl<'a> CampaignRows<'a> {
             by_campaign,
             ids,
         }
+    }
+
+    /// The campaign's index in the rows' campaigns, if a row is mapped to it.
+    pub fn id(&self, campaign: &str) -> Option<u32> {
+        self.ids.get(campaign).copied()
     }
 
     /// The sums of the campaign's rows, day by day ([`Rows::days`](crate::model::Rows::days)).
@@ -45,7 +53,8 @@ impl<'a> CampaignRows<'a> {
     }
 
     pub fn rows(&self, campaign: &str) -> &[u32] {
-        self.by_campaign.get(campaign).map_or(&[], Vec::as_slice)
+        self.id(campaign)
+            .map_or(&[], |id| self.by_campaign[id as usize].as_slice())
     }
 
     pub fn row(&self, index: u32) -> &'a DeliveryRow {
