@@ -25,7 +25,11 @@ pub fn is_identifier(text: &str) -> bool {
 /// digits (`0.50` is `0`, `50`; the fraction is empty without a `.`); `None` for any
 /// other text.
 pub(crate) fn unsigned_digits(text: &str) -> Option<(&str, &str)> {
-    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    // A byte search: `split_once('.')` costs more on cells this short.
+    let (whole, fraction) = match text.bytes().position(|b| b == b'.') {
+        Some(dot) => (&text[..dot], &text[dot + 1..]),
+        None => (text, ""),
+    };
     let plain = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
     let ok = !whole.is_empty() && plain(whole) && plain(fraction) && !text.ends_with('.');
     ok.then_some((whole, fraction))

@@ -77,11 +77,17 @@ fn delivery(
         out.write_field(&cell)
     };
     let indices: Vec<u32> = rows.iter().map(|(i, _)| *i).collect();
-    let mut value = String::new();
+    // Rows come in the order of `rows`: each one's reason is the next.
+    let mut reasons = rows.iter().peekable();
+    let (mut value, mut number) = (String::new(), itoa::Buffer::new());
+    // The last date written: rows of a line come day after day.
+    let mut day = (chrono::NaiveDate::MIN, String::new());
     // `None` when the row no longer reads (the CSV is then dropped with an error).
     let mut write = |out: &mut Writer, index: u32, cells: &Cells| -> csv::Result<Option<()>> {
-        let at = rows.binary_search_by_key(&index, |(i, _)| *i);
-        let reason = at.map_or("", |at| rows[at].1);
+        while reasons.next_if(|(i, _)| *i < index).is_some() {}
+        let reason = reasons
+            .next_if(|(i, _)| *i == index)
+            .map_or("", |(_, r)| *r);
         let (row, origin) = (&data.rows[index], data.rows.origin(index));
         let source = &project.config.sources[usize::from(row.source)];
         // What the line counts: its metric from every row for cpm/cpc/cpa (basis and
@@ -94,12 +100,18 @@ fn delivery(
             "yes"
         };
         out.write_field(&files[origin.export()])?;
-        field(out, format_args!("{}", data.line(origin)))?;
+        out.write_field(number.format(data.line(origin)))?;
         out.write_field(&source.name)?;
         out.write_field(source.kind.as_str())?;
-        field(out, format_args!("{}", row.date))?;
+        if day.0 != row.date {
+            day = (row.date, row.date.to_string());
+        }
+        out.write_field(&day.1)?;
         out.write_field(&**data.rows.source_campaign_id(row))?;
-        field(out, format_args!("{}", Joined(data.rows.grain(row))))?;
+        match &data.rows.grain(row)[..] {
+            [one] => out.write_field(&**one)?,
+            grain => field(out, format_args!("{}", Joined(grain)))?,
+        }
         for metric in [
             Metric::Impressions,
             Metric::Clicks,
