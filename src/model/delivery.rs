@@ -290,15 +290,6 @@ impl Rows {
     /// these, freeing its chunks as they empty. Rows are appended before they are
     /// classified: `other`'s campaigns are not kept.
     pub fn append(&mut self, other: Rows, export: u32) {
-        if !other.is_empty() {
-            self.exports.push((self.len as u32, export));
-        }
-        self.extend(other);
-    }
-
-    /// Moves every row of `other`, the next rows of the same export, to the end, as
-    /// [`Rows::append`] does.
-    pub fn extend(&mut self, other: Rows) {
         let ids: Vec<u32> = (other.ids.values.iter())
             .map(|id| self.ids.id(&**id, |_| id.clone()))
             .collect();
@@ -306,6 +297,9 @@ impl Rows {
             .map(|grain| self.grains.id(&**grain, |_| grain.clone()))
             .collect();
         let offset = u32::try_from(self.len).expect("no more rows than Rows::MAX");
+        if !other.is_empty() {
+            self.exports.push((offset, export));
+        }
         for (mut key, totals) in other.totals {
             key.source_campaign_id = ids[key.source_campaign_id as usize];
             (self.totals.entry(key).or_default()).merge(&totals, offset);
@@ -564,31 +558,6 @@ impl ExportFile {
             self.line_shifts
                 .push((index + 1, line + breaks - (index + 2)));
         }
-    }
-
-    /// An export of no leaf yet, read as the source at `source`.
-    pub fn new(path: PathBuf, source: usize) -> ExportFile {
-        ExportFile {
-            path,
-            source,
-            size: 0,
-            sha256: [0; 32],
-            leaf_ends: Vec::new(),
-            leaf_classes: Vec::new(),
-            tree: crate::seal::merkle::Tree::default(),
-            total_lines: Vec::new(),
-            line_shifts: Vec::new(),
-            metric_columns: [None; 4],
-        }
-    }
-
-    /// Adds the leaves of `next`, the leaves after these, as they were read: their
-    /// ends, classes, line shifts and total rows.
-    pub fn append(&mut self, next: ExportFile) {
-        self.leaf_ends.extend(next.leaf_ends);
-        self.leaf_classes.extend(next.leaf_classes);
-        self.line_shifts.extend(next.line_shifts);
-        self.total_lines.extend(next.total_lines);
     }
 
     pub fn count(&self, class: LeafClass) -> usize {

@@ -83,46 +83,6 @@ pub struct Tree {
     tail: Vec<Hash>,
 }
 
-/// The hashes of a run of consecutive leaves, from leaf `first` on, hashed on one core
-/// while other cores hash other runs, with the roots of the blocks wholly inside the
-/// run made there too; [`TreeBuilder::append`] adds runs in order.
-#[derive(Debug)]
-pub struct LeafRun {
-    first: usize,
-    len: usize,
-    /// The leaves before the run's first whole block.
-    head: Vec<Hash>,
-    /// The roots of its whole blocks.
-    roots: Vec<Hash>,
-    /// The leaves since the last block boundary.
-    tail: Vec<Hash>,
-}
-
-impl LeafRun {
-    pub fn new(first: usize) -> LeafRun {
-        LeafRun {
-            first,
-            len: 0,
-            head: Vec::new(),
-            roots: Vec::new(),
-            tail: Vec::new(),
-        }
-    }
-
-    pub fn push(&mut self, leaf: Hash) {
-        self.tail.push(leaf);
-        self.len += 1;
-        if (self.first + self.len).is_multiple_of(BLOCK) {
-            if self.tail.len() == BLOCK {
-                self.roots.push(root(&self.tail));
-                self.tail.clear();
-            } else {
-                self.head = std::mem::take(&mut self.tail);
-            }
-        }
-    }
-}
-
 /// Builds a [`Tree`] from its leaf hashes, one at a time, holding one block of them.
 #[derive(Debug, Default)]
 pub struct TreeBuilder {
@@ -139,21 +99,6 @@ impl TreeBuilder {
             self.blocks.push(root(&self.block));
             self.block.clear();
         }
-    }
-
-    /// Adds the leaves of `run`, which must start where these end.
-    pub fn append(&mut self, run: LeafRun) {
-        assert_eq!(run.first, self.len, "leaves are added in order");
-        run.head.into_iter().for_each(|leaf| self.push(leaf));
-        if !run.roots.is_empty() {
-            assert!(
-                self.block.is_empty(),
-                "whole blocks start at a block boundary"
-            );
-            self.len += run.roots.len() * BLOCK;
-            self.blocks.extend(run.roots);
-        }
-        run.tail.into_iter().for_each(|leaf| self.push(leaf));
     }
 
     pub fn finish(self) -> Tree {
@@ -453,34 +398,6 @@ mod tests {
         assert_eq!(ranges(2, &[1]), [(0, 1)]);
         assert_eq!(ranges(2, &[0, 1]), []);
         assert_eq!(ranges(0, &[]), []);
-    }
-
-    proptest::proptest! {
-        /// Leaves added in runs (each hashed, and its whole blocks' roots made, apart)
-        /// make the tree that adding them one by one makes.
-        #[test]
-        fn runs_of_leaves_make_the_same_tree(
-            len in 0usize..70,
-            cuts in proptest::collection::btree_set(0usize..70, 0..8),
-        ) {
-            let leaves: Vec<Hash> = (0..len).map(|i| leaf_hash(&i.to_le_bytes())).collect();
-            let mut one_by_one = TreeBuilder::default();
-            leaves.iter().for_each(|leaf| one_by_one.push(*leaf));
-            let mut in_runs = TreeBuilder::default();
-            let mut bounds: Vec<usize> = cuts.into_iter().filter(|c| *c < len).collect();
-            bounds.push(len);
-            let mut start = 0;
-            for end in bounds {
-                let mut run = LeafRun::new(start);
-                leaves[start..end].iter().for_each(|leaf| run.push(*leaf));
-                in_runs.append(run);
-                start = end;
-            }
-            let (a, b) = (one_by_one.finish(), in_runs.finish());
-            proptest::prop_assert_eq!(format!("{a:?}"), format!("{b:?}"));
-            proptest::prop_assert_eq!(a.root(), b.root());
-            proptest::prop_assert_eq!(a.root(), Tree::new(leaves).root());
-        }
     }
 
     #[test]
