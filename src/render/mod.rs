@@ -147,20 +147,26 @@ pub fn site<'t>(
         .iter()
         .map(|client| (client, portal::client_periods(&site, &client.client_id)))
         .collect();
-    // Each client's portal on every core at once, gathered in client order.
+    // Each client's portal on every core at once, gathered in client order, and the
+    // agency's pages beside them (rather than after, on one core).
     use rayon::prelude::*;
-    let rendered: Vec<Output> = portals
-        .par_iter()
-        .filter(|(_, periods)| !periods.is_empty())
-        .map(|(client, periods)| {
-            let mut own = Output::new(templates, staging);
-            portal::render(&site, client, periods, &mut own).map(|()| own)
-        })
-        .collect::<Result<_, _>>()?;
-    for portal in rendered {
-        out.written.extend(portal.written);
-        out.copies.extend(portal.copies);
+    let clients = || -> Result<Vec<Output>, RenderError> {
+        (portals.par_iter())
+            .filter(|(_, periods)| !periods.is_empty())
+            .map(|(client, periods)| {
+                let mut own = Output::new(templates, staging);
+                portal::render(&site, client, periods, &mut own).map(|()| own)
+            })
+            .collect()
+    };
+    let agency = || -> Result<Output, RenderError> {
+        let mut own = Output::new(templates, staging);
+        agency::render(&site, &portals, &mut own).map(|()| own)
+    };
+    let (rendered, agency) = rayon::join(clients, agency);
+    for part in rendered?.into_iter().chain([agency?]) {
+        out.written.extend(part.written);
+        out.copies.extend(part.copies);
     }
-    agency::render(&site, &portals, &mut out)?;
     Ok(out)
 }
