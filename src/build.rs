@@ -12,13 +12,13 @@ use crate::check::{self, Conservation};
 use crate::checklist::{self, Checklist, ClientPeriod};
 use crate::error::LoadError;
 use crate::error::{Location, Warning, display_path};
-use crate::ingest::Loaded;
+use crate::ingest::{LeafReader, Loaded};
 use crate::invoice::{self, BillingError, PeriodBooks};
 use crate::issued;
 use crate::model::Period;
 use crate::model::{LeafClass, PeriodData, amount_text};
 use crate::render::verify_page::Signatures;
-use crate::render::{self, TemplateError, Templates};
+use crate::render::{self, TemplateError, Templates, rows};
 use crate::seal::bundle;
 use crate::seal::keys::{KeyError, Signer};
 use crate::seal::merkle::Hash;
@@ -692,8 +692,10 @@ fn seal(
             continue;
         }
         let rows = &reviews[index].client_rows;
-        // Each client's bundle on every core at once: its slices, proofs, statement and
-        // manifest; the client's chain and the site's index are updated in client order.
+        let shown: Vec<String> = data.exports.iter().map(|e| display_path(&e.path)).collect();
+        // Each client's bundle on every core at once: its slices, proofs, line CSVs,
+        // statement and manifest; the client's chain and the site's index are updated
+        // in client order.
         let seal_client = |account: &Statement| -> Result<ClientBundle, BuildError> {
             let client_id = account.client_id.as_str();
             let bundle = Path::new("clients").join(client_id).join(&period);
@@ -704,6 +706,23 @@ fn seal(
                 added.push((path, sha256));
                 Ok(())
             };
+            let invoice = books[index]
+                .invoices
+                .iter()
+                .find(|i| i.client_id == client_id);
+            // The CSVs of the invoice's delivery lines, filled from the leaves the slices
+            // read (a line's rows are its client's), and which of them each row is in.
+            let lines = invoice.map_or(&[][..], |i| i.lines.as_slice());
+            let mut csvs: Vec<rows::DeliveryCsv> = (lines.iter())
+                .filter(|line| rows::lists_delivery(line))
+                .map(|line| rows::DeliveryCsv::new(project, data, line, &shown))
+                .collect();
+            let mut in_csvs: Vec<(u32, usize)> = (csvs.iter().enumerate())
+                .flat_map(|(at, csv)| csv.rows().map(move |row| (row, at)))
+                .collect();
+            in_csvs.sort_unstable();
+            let mut next = in_csvs.iter().peekable();
+            let mut reader = LeafReader::new();
             let mut leaves: BTreeMap<usize, Vec<u64>> = BTreeMap::new();
             for &row in rows.get(client_id).map_or(&[][..], Vec::as_slice) {
                 let origin = data.rows.origin(row);
@@ -714,8 +733,8 @@ fn seal(
             }
             let mut sources = Vec::new();
             let mut named: HashMap<&std::ffi::OsStr, &Path> = HashMap::new();
-            for (export, leaves) in leaves {
-                let export = &data.exports[export];
+            for (export_index, leaves) in leaves {
+                let export = &data.exports[export_index];
                 let name = export.path.file_name().unwrap_or_default();
                 if let Some(first) = named.insert(name, &export.path) {
                     return Err(BuildError::SliceNameClash {
@@ -725,8 +744,29 @@ fn seal(
                     });
                 }
                 let path = project.dir.join(&export.path);
-                let source_name = &project.config.sources[export.source].name;
-                let cut = slice::slice(&path, export, source_name, &leaves).map_err(io(&path))?;
+                let source = &project.config.sources[export.source];
+                let mut unreadable = None;
+                let each = |leaf: usize, bytes: &[u8]| {
+                    let at = (export_index, leaf);
+                    let origin = |row: u32| data.rows.origin(row);
+                    let mut split = false;
+                    while let Some((row, csv)) = next.next_if(|(row, _)| {
+                        (origin(*row).export(), origin(*row).leaf as usize) == at
+                    }) {
+                        if !std::mem::replace(&mut split, true) {
+                            reader.split(bytes);
+                        }
+                        let cells = reader.cells(export, source.thousands_separator);
+                        if csvs[*csv].row(*row, &cells).is_none() {
+                            unreadable = Some(leaf);
+                        }
+                    }
+                };
+                let cut =
+                    slice::slice(&path, export, &source.name, &leaves, each).map_err(io(&path))?;
+                if let Some(leaf) = unreadable {
+                    return Err(io(&path)(LeafReader::unreadable(export, leaf)));
+                }
                 let data_dir = bundle.join("data");
                 let mut proof_name = name.to_owned();
                 proof_name.push(".proof.json");
@@ -734,11 +774,18 @@ fn seal(
                 write(data_dir.join(name), &cut.bytes)?;
                 sources.push(cut.proof.seal());
             }
+            if csvs.iter().any(|csv| !csv.is_complete()) {
+                let message = "a row of a line's CSV is not among its client's rows (a bug in tallyseal; please report it)";
+                return Err(io(&bundle)(std::io::Error::other(message)));
+            }
+            for (csv, line) in csvs
+                .into_iter()
+                .zip(lines.iter().filter(|l| rows::lists_delivery(l)))
+            {
+                let name = format!("{}.csv", line.line_id);
+                write(bundle.join("lines").join(name), &csv.finish())?;
+            }
             sources.sort_by(|a, b| a.file.cmp(&b.file));
-            let invoice = books[index]
-                .invoices
-                .iter()
-                .find(|i| i.client_id == client_id);
             let (seq, prev) = match chain.get(client_id) {
                 Some((seq, sums)) => (seq + 1, Some(hex(sums))),
                 None => (1, None),

@@ -675,7 +675,7 @@ pub fn read_back(
     let origin = |index: &u32| data.rows.origin(*index);
     let mut rows = rows.to_vec();
     rows.sort_unstable(); // in file order: by export, then leaf
-    let mut fields = Fields::new();
+    let mut reader = LeafReader::new();
     for group in rows.chunk_by(|a, b| origin(a).export == origin(b).export) {
         let export = &data.exports[origin(&group[0]).export()];
         let separator = sources[export.source].thousands_separator;
@@ -695,28 +695,62 @@ pub fn read_back(
                 let mut split = false;
                 while let Some(index) = next.next_if(|i| origin(i).leaf as usize == leaf) {
                     if !std::mem::replace(&mut split, true) {
-                        fields.split(bytes);
+                        reader.split(bytes);
                     }
-                    let cells = Cells {
-                        fields: &fields,
-                        columns: &export.metric_columns,
-                        separator,
-                    };
-                    if each(*index, &cells).is_none() {
-                        unreadable = Some(export.line(leaf));
+                    if each(*index, &reader.cells(export, separator)).is_none() {
+                        unreadable = Some(leaf);
                     }
                 }
             },
         );
         read.map_err(failed)?;
-        if let Some(line) = unreadable {
-            let message = format!(
-                "line {line} no longer reads as the row it was (a bug in tallyseal; please report it)"
-            );
-            return Err(failed(std::io::Error::other(message)));
+        if let Some(leaf) = unreadable {
+            return Err(failed(LeafReader::unreadable(export, leaf)));
         }
     }
     Ok(())
+}
+
+/// Reads the cells of kept rows from their leaves' bytes, as the export was read.
+pub struct LeafReader {
+    fields: Fields,
+}
+
+impl LeafReader {
+    pub fn new() -> LeafReader {
+        LeafReader {
+            fields: Fields::new(),
+        }
+    }
+
+    /// Reads `bytes`, the leaf of a row, for [`LeafReader::cells`].
+    pub fn split(&mut self, bytes: &[u8]) {
+        self.fields.split(bytes);
+    }
+
+    /// The cells of the row whose leaf, in `export`, was split last.
+    pub fn cells<'a>(&'a self, export: &'a ExportFile, separator: Option<char>) -> Cells<'a> {
+        Cells {
+            fields: &self.fields,
+            columns: &export.metric_columns,
+            separator,
+        }
+    }
+
+    /// The error of a row whose leaf `leaf` of `export` no longer reads as it did.
+    pub fn unreadable(export: &ExportFile, leaf: usize) -> std::io::Error {
+        let message = format!(
+            "line {} no longer reads as the row it was (a bug in tallyseal; please report it)",
+            export.line(leaf)
+        );
+        std::io::Error::other(message)
+    }
+}
+
+impl Default for LeafReader {
+    fn default() -> Self {
+        LeafReader::new()
+    }
 }
 
 /// A metric cell, with the source's thousands separator allowed between groups of

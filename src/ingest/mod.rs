@@ -15,7 +15,7 @@ mod period;
 mod table;
 
 pub use cell::{Cell, is_identifier, parse_decimal};
-pub use export::{Cells, ReadBackError, parse_metric, read_back, read_metrics};
+pub use export::{Cells, LeafReader, ReadBackError, parse_metric, read_back, read_metrics};
 
 use crate::error::{ErrorKind, LoadError, Location, Problems, Warning};
 use crate::model::{ApprovalStatus, Period, PeriodData, Project};

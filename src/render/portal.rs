@@ -240,7 +240,9 @@ pub fn render(
                         page: line_page(site, cp, invoice, line),
                     },
                 )?;
-                if let Some(csv) = super::rows::line_csv(site.project, cp.data, line)? {
+                // Delivery lines' CSVs are written with the client's slices of the
+                // exports, from the same read of them (build::seal).
+                if let Some(csv) = super::rows::records_csv(cp.data, line) {
                     out.file(lines.join(format!("{}.csv", line.line_id)), &csv)?;
                 }
             }

@@ -3,114 +3,157 @@
 //! rows with the file and line each came from and whether it was billed; hourly lines
 //! their timesheet entries; milestone lines their milestones. A flat fee has no rows.
 
-use crate::ingest::{Cells, ReadBackError, read_back};
+use crate::ingest::Cells;
 use crate::invoice::LineBill;
 use crate::model::{Metric, PeriodData, PricingModel, Project, SourceKind};
+use chrono::NaiveDate;
 
 /// Whether the line has a CSV of rows.
 pub fn has_rows(line: &LineBill) -> bool {
     line.model != PricingModel::Flat
 }
 
-/// The CSV of the line's rows, or `None` for a flat fee. Delivery rows' metrics are
-/// read back from their exports' leaves: a row in memory does not keep them.
-pub fn line_csv(
-    project: &Project,
-    data: &PeriodData,
-    line: &LineBill,
-) -> Result<Option<Vec<u8>>, ReadBackError> {
-    if !has_rows(line) {
-        return Ok(None);
-    }
-    let mut out = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::Any(b'\n'))
-        .from_writer(Vec::new());
+/// Whether the line's CSV lists delivery rows, read back from the exports
+/// ([`DeliveryCsv`]), rather than records kept in memory ([`records_csv`]).
+pub fn lists_delivery(line: &LineBill) -> bool {
+    has_rows(line) && !matches!(line.model, PricingModel::Hourly | PricingModel::Milestone)
+}
+
+/// The CSV of an hourly line's timesheet entries or of a milestone line's milestones;
+/// `None` for any other line.
+pub fn records_csv(data: &PeriodData, line: &LineBill) -> Option<Vec<u8>> {
+    let mut out = writer();
     match line.model {
         PricingModel::Hourly => timesheets(&mut out, data, line).expect(IN_MEMORY),
         PricingModel::Milestone => milestones(&mut out, line).expect(IN_MEMORY),
-        _ => delivery(&mut out, project, data, line)?,
+        _ => return None,
     };
-    Ok(Some(out.into_inner().expect(IN_MEMORY)))
+    Some(out.into_inner().expect(IN_MEMORY))
 }
 
 const IN_MEMORY: &str = "a CSV written to memory cannot fail";
 
 type Writer = csv::Writer<Vec<u8>>;
 
-fn delivery(
-    out: &mut Writer,
-    project: &Project,
-    data: &PeriodData,
-    line: &LineBill,
-) -> Result<(), ReadBackError> {
-    let header = [
-        "file",
-        "line",
-        "source",
-        "kind",
-        "date",
-        "source_campaign_id",
-        "grain",
-        "impressions",
-        "clicks",
-        "conversions",
-        "spend",
-        "currency",
-        "billed",
-    ];
-    out.write_record(header).expect(IN_MEMORY);
-    let mut rows: Vec<(u32, &str)> = line.rows.iter().map(|i| (*i, "")).collect();
-    rows.extend(line.out_of_flight.iter().map(|i| (*i, "out_of_flight")));
-    // Rows are numbered in file order (by export, then leaf).
-    rows.sort_by_key(|(i, _)| *i);
-    // One row after another through one buffer: millions of rows, no string each.
-    let files: Vec<String> = data
-        .exports
-        .iter()
-        .map(|e| crate::error::display_path(&e.path))
-        .collect();
-    let mut cell = String::new();
-    let mut field = |out: &mut Writer, value: std::fmt::Arguments| {
-        use std::fmt::Write;
-        cell.clear();
-        let _ = cell.write_fmt(value);
-        out.write_field(&cell)
-    };
-    let indices: Vec<u32> = rows.iter().map(|(i, _)| *i).collect();
-    // Rows come in the order of `rows`: each one's reason is the next.
-    let mut reasons = rows.iter().peekable();
-    let (mut value, mut number) = (String::new(), itoa::Buffer::new());
-    // The last date written: rows of a line come day after day.
-    let mut day = (chrono::NaiveDate::MIN, String::new());
-    // `None` when the row no longer reads (the CSV is then dropped with an error).
-    let mut write = |out: &mut Writer, index: u32, cells: &Cells| -> csv::Result<Option<()>> {
-        while reasons.next_if(|(i, _)| *i < index).is_some() {}
-        let reason = reasons
-            .next_if(|(i, _)| *i == index)
-            .map_or("", |(_, r)| *r);
+fn writer() -> Writer {
+    csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new())
+}
+
+/// The CSV of a delivery line's rows, written one row at a time, in file order, as
+/// their leaves are read back from the exports (a row in memory keeps no metrics): its
+/// rows on flight days, then marked, those of its campaign outside every line's flight.
+pub struct DeliveryCsv<'a> {
+    project: &'a Project,
+    data: &'a PeriodData,
+    line: &'a LineBill,
+    /// Each export's path as shown.
+    files: &'a [String],
+    /// The rows to write, in file order, each with why it is not billed (`""`: it is).
+    rows: Vec<(u32, &'static str)>,
+    /// How many are written.
+    written: usize,
+    out: Writer,
+    // One row after another through these: millions of rows, no string each.
+    value: String,
+    number: itoa::Buffer,
+    /// The last date written: rows of a line come day after day.
+    day: (NaiveDate, String),
+}
+
+impl<'a> DeliveryCsv<'a> {
+    /// `files`: each export's path as shown ([`crate::error::display_path`]).
+    pub fn new(
+        project: &'a Project,
+        data: &'a PeriodData,
+        line: &'a LineBill,
+        files: &'a [String],
+    ) -> DeliveryCsv<'a> {
+        let mut out = writer();
+        let header = [
+            "file",
+            "line",
+            "source",
+            "kind",
+            "date",
+            "source_campaign_id",
+            "grain",
+            "impressions",
+            "clicks",
+            "conversions",
+            "spend",
+            "currency",
+            "billed",
+        ];
+        out.write_record(header).expect(IN_MEMORY);
+        let mut rows: Vec<(u32, &str)> = line.rows.iter().map(|i| (*i, "")).collect();
+        rows.extend(line.out_of_flight.iter().map(|i| (*i, "out_of_flight")));
+        // Rows are numbered in file order (by export, then leaf).
+        rows.sort_by_key(|(i, _)| *i);
+        DeliveryCsv {
+            project,
+            data,
+            line,
+            files,
+            rows,
+            written: 0,
+            out,
+            value: String::new(),
+            number: itoa::Buffer::new(),
+            day: (NaiveDate::MIN, String::new()),
+        }
+    }
+
+    /// The rows the CSV lists, in file order: each is to be written, in this order.
+    pub fn rows(&self) -> impl Iterator<Item = u32> + '_ {
+        self.rows.iter().map(|(i, _)| *i)
+    }
+
+    /// Writes the next row, `index`, whose cells are `cells`; `None` when they no
+    /// longer read as they did, or it is not the next row (the CSV is then dropped
+    /// with an error).
+    pub fn row(&mut self, index: u32, cells: &Cells) -> Option<()> {
+        // Not the next row: a bug, which fails the CSV as an unreadable row does.
+        let (next, reason) = *self
+            .rows
+            .get(self.written)
+            .filter(|(next, _)| *next == index)?;
+        debug_assert_eq!(next, index);
+        self.written += 1;
+        self.write(index, reason, cells).expect(IN_MEMORY)
+    }
+
+    fn write(&mut self, index: u32, reason: &str, cells: &Cells) -> csv::Result<Option<()>> {
+        let (data, out) = (self.data, &mut self.out);
         let (row, origin) = (&data.rows[index], data.rows.origin(index));
-        let source = &project.config.sources[usize::from(row.source)];
+        let source = &self.project.config.sources[usize::from(row.source)];
         // What the line counts: its metric from every row for cpm/cpc/cpa (basis and
         // other are both shown on the page), platform spend for media_pct.
         let billed = if !reason.is_empty() {
             reason
-        } else if line.model == PricingModel::MediaPct && source.kind != SourceKind::Platform {
+        } else if self.line.model == PricingModel::MediaPct && source.kind != SourceKind::Platform {
             "no (ad server spend is not billed)"
         } else {
             "yes"
         };
-        out.write_field(&files[origin.export()])?;
-        out.write_field(number.format(data.line(origin)))?;
+        out.write_field(&self.files[origin.export()])?;
+        out.write_field(self.number.format(data.line(origin)))?;
         out.write_field(&source.name)?;
         out.write_field(source.kind.as_str())?;
-        if day.0 != row.date {
-            day = (row.date, row.date.to_string());
+        if self.day.0 != row.date {
+            self.day = (row.date, row.date.to_string());
         }
-        out.write_field(&day.1)?;
+        out.write_field(&self.day.1)?;
         out.write_field(&**data.rows.source_campaign_id(row))?;
         match &data.rows.grain(row)[..] {
             [one] => out.write_field(&**one)?,
-            grain => field(out, format_args!("{}", Joined(grain)))?,
+            grain => {
+                use std::fmt::Write;
+                self.value.clear();
+                let _ = write!(self.value, "{}", Joined(grain));
+                out.write_field(&self.value)?;
+            }
         }
         for metric in [
             Metric::Impressions,
@@ -118,21 +161,25 @@ fn delivery(
             Metric::Conversions,
             Metric::Spend,
         ] {
-            value.clear();
-            if cells.plain(metric, &mut value).is_none() {
+            self.value.clear();
+            if cells.plain(metric, &mut self.value).is_none() {
                 return Ok(None);
             }
-            out.write_field(&value)?;
+            out.write_field(&self.value)?;
         }
         out.write_field(row.currency.map(|c| c.code()).unwrap_or_default())?;
         out.write_field(billed)?;
         out.write_record(None::<&[u8]>).map(Some)
-    };
-    let (dir, sources) = (&project.dir, &project.config.sources);
-    read_back(dir, data, sources, &indices, |index, cells| {
-        write(out, index, cells).expect(IN_MEMORY)
-    })?;
-    Ok(())
+    }
+
+    /// Whether every row is written.
+    pub fn is_complete(&self) -> bool {
+        self.written == self.rows.len()
+    }
+
+    pub fn finish(self) -> Vec<u8> {
+        self.out.into_inner().expect(IN_MEMORY)
+    }
 }
 
 /// Grain values as shown: joined by ` / `.

@@ -44,9 +44,6 @@ pub enum TemplateError {
     Render { name: String, message: String },
     #[error(transparent)]
     Write(#[from] crate::site::WriteError),
-    /// A line's rows could not be read back from an export.
-    #[error(transparent)]
-    ReadBack(#[from] crate::ingest::ReadBackError),
 }
 
 /// A Tera error with its causes, one per line, as the user needs to fix the template.

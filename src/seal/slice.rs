@@ -83,11 +83,14 @@ pub struct Slice {
 /// the tree holding one of them is read whole (adjacent blocks in one piece) and its
 /// leaves re-hashed: that proves the bytes are those hashed at ingest, and gives the
 /// leaf hashes inside those blocks that the proof needs and the tree does not keep.
+/// `each(leaf, bytes)` is called for each leaf of the slice, in order, so that what
+/// else is read from those leaves is read in the same pass.
 pub fn slice(
     path: &Path,
     export: &ExportFile,
     source: &str,
     leaves: &[u64],
+    mut each: impl FnMut(usize, &[u8]),
 ) -> std::io::Result<Slice> {
     let tree = &export.tree;
     let header = export
@@ -107,6 +110,7 @@ pub fn slice(
         known.push((leaf, hash));
         if next_wanted.next_if_eq(&&leaf).is_some() {
             bytes.extend_from_slice(piece);
+            each(leaf, piece);
         }
     })?;
     let leaf = |index: usize| {
@@ -182,7 +186,9 @@ mod tests {
         let path = dir.path().join("x.csv");
         std::fs::write(&path, &text).unwrap();
         // Leaves 2, 3 and 9 (rows 2, 3, 9): the blocks [0, 4) and [8, 11) are re-read.
-        let cut = slice(&path, &export, "src", &[9, 3, 2]).unwrap();
+        let mut seen = Vec::new();
+        let cut = slice(&path, &export, "src", &[9, 3, 2], |leaf, _| seen.push(leaf)).unwrap();
+        assert_eq!(seen, [0, 2, 3, 9]);
         assert_eq!(
             String::from_utf8(cut.bytes.clone()).unwrap(),
             "id,day\n2,2026-10-02\n3,2026-10-03\n9,2026-10-09\n"
@@ -200,7 +206,7 @@ mod tests {
         // A row changed since ingest, even one outside the slice but in a block it
         // reads, keeping the file's length: no slice.
         std::fs::write(&path, text.replace("1,2026-10-01", "1,2026-10-31")).unwrap();
-        let error = slice(&path, &export, "src", &[9, 3, 2]).unwrap_err();
+        let error = slice(&path, &export, "src", &[9, 3, 2], |_, _| {}).unwrap_err();
         assert!(error.to_string().contains("changed"), "{error}");
     }
 }
