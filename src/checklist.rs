@@ -669,11 +669,7 @@ pub fn agency(data: &PeriodData, clients: &[Checklist]) -> Checklist {
                 }
             }
         }
-        let summary = if flagged.is_empty() {
-            format!("{} clients pass", clients.len())
-        } else {
-            flagged.join(", ")
-        };
+        let summary = flagged_summary(&flagged, clients.len());
         steps.push(Step::auto(id, status, summary, details));
         if id == "rows_accounted" {
             steps.push(rows_mapped(data));
@@ -683,6 +679,24 @@ pub fn agency(data: &PeriodData, clients: &[Checklist]) -> Checklist {
         client_id: None,
         period: data.period,
         steps,
+    }
+}
+
+/// Clients the agency's step names in its summary; the rest are counted (each client's
+/// details follow, prefixed with its id).
+const NAMED_CLIENTS: usize = 10;
+
+/// The summary of an agency step: every client passes, or the clients that do not,
+/// each with its status, the first [`NAMED_CLIENTS`] named and the rest counted.
+fn flagged_summary(flagged: &[String], clients: usize) -> String {
+    match flagged.len() {
+        0 => format!("{clients} clients pass"),
+        n if n <= NAMED_CLIENTS => flagged.join(", "),
+        n => format!(
+            "{n} of {clients} clients: {}, and {} more (in the details)",
+            flagged[..NAMED_CLIENTS].join(", "),
+            n - NAMED_CLIENTS
+        ),
     }
 }
 
@@ -711,5 +725,32 @@ fn rows_mapped(data: &PeriodData) -> Step {
             format!("{} unmapped, never billed", plural(details.len(), "row")),
             details,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_agency_step_names_ten_flagged_clients_and_counts_the_rest() {
+        let flagged =
+            |n: usize| -> Vec<String> { (1..=n).map(|i| format!("c{i} (warn)")).collect() };
+        assert_eq!(flagged_summary(&[], 3), "3 clients pass");
+        assert_eq!(flagged_summary(&flagged(2), 3), "c1 (warn), c2 (warn)");
+        assert_eq!(
+            flagged_summary(&flagged(10), 12).matches("(warn)").count(),
+            10
+        );
+        let many = flagged_summary(&flagged(500), 500);
+        assert!(
+            many.starts_with("500 of 500 clients: c1 (warn), c2 (warn), "),
+            "{many}"
+        );
+        assert!(
+            many.ends_with("c10 (warn), and 490 more (in the details)"),
+            "{many}"
+        );
+        assert!(!many.contains("c11 "), "{many}");
     }
 }
