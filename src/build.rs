@@ -778,11 +778,8 @@ fn seal(
                 let message = "a row of a line's CSV is not among its client's rows (a bug in tallyseal; please report it)";
                 return Err(io(&bundle)(std::io::Error::other(message)));
             }
-            for (csv, line) in csvs
-                .into_iter()
-                .zip(lines.iter().filter(|l| rows::lists_delivery(l)))
-            {
-                let name = format!("{}.csv", line.line_id);
+            for csv in csvs {
+                let name = format!("{}.csv", csv.line_id());
                 write(bundle.join("lines").join(name), &csv.finish())?;
             }
             sources.sort_by(|a, b| a.file.cmp(&b.file));

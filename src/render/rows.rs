@@ -43,7 +43,8 @@ fn writer() -> Writer {
 
 /// The CSV of a delivery line's rows, written one row at a time, in file order, as
 /// their leaves are read back from the exports (a row in memory keeps no metrics): its
-/// rows on flight days, then marked, those of its campaign outside every line's flight.
+/// rows on flight days and, marked `out_of_flight`, those of its campaign outside every
+/// line's flight.
 pub struct DeliveryCsv<'a> {
     project: &'a Project,
     data: &'a PeriodData,
@@ -105,6 +106,11 @@ impl<'a> DeliveryCsv<'a> {
         }
     }
 
+    /// The line whose rows the CSV lists.
+    pub fn line_id(&self) -> &str {
+        &self.line.line_id
+    }
+
     /// The rows the CSV lists, in file order: each is to be written, in this order.
     pub fn rows(&self) -> impl Iterator<Item = u32> + '_ {
         self.rows.iter().map(|(i, _)| *i)
@@ -115,11 +121,10 @@ impl<'a> DeliveryCsv<'a> {
     /// with an error).
     pub fn row(&mut self, index: u32, cells: &Cells) -> Option<()> {
         // Not the next row: a bug, which fails the CSV as an unreadable row does.
-        let (next, reason) = *self
+        let (_, reason) = *self
             .rows
             .get(self.written)
             .filter(|(next, _)| *next == index)?;
-        debug_assert_eq!(next, index);
         self.written += 1;
         self.write(index, reason, cells).expect(IN_MEMORY)
     }
