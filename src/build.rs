@@ -701,10 +701,9 @@ fn seal(
             let bundle = Path::new("clients").join(client_id).join(&period);
             let staging = files.staging();
             let mut added = Vec::new();
-            let mut write = |path: PathBuf, bytes: &[u8]| -> Result<(), WriteError> {
+            let write = |path: PathBuf, bytes: &[u8]| -> Result<(PathBuf, Hash), WriteError> {
                 let sha256 = staging.write(&path, bytes)?;
-                added.push((path, sha256));
-                Ok(())
+                Ok((path, sha256))
             };
             let invoice = books[index]
                 .invoices
@@ -762,17 +761,22 @@ fn seal(
                         }
                     }
                 };
-                let cut =
-                    slice::slice(&path, export, &source.name, &leaves, each).map_err(io(&path))?;
+                let data_dir = bundle.join("data");
+                let sliced = data_dir.join(name);
+                let mut file = staging.file(&sliced)?;
+                let proof = slice::slice(&path, export, &source.name, &leaves, &mut file, each)
+                    .map_err(|e| match WriteError::take(e) {
+                        Ok(written) => BuildError::Write(written),
+                        Err(read) => io(&path)(read),
+                    })?;
                 if let Some(leaf) = unreadable {
                     return Err(io(&path)(LeafReader::unreadable(export, leaf)));
                 }
-                let data_dir = bundle.join("data");
+                added.push((sliced, file.finish()?));
                 let mut proof_name = name.to_owned();
                 proof_name.push(".proof.json");
-                write(data_dir.join(proof_name), &cut.proof.to_json())?;
-                write(data_dir.join(name), &cut.bytes)?;
-                sources.push(cut.proof.seal());
+                added.push(write(data_dir.join(proof_name), &proof.to_json())?);
+                sources.push(proof.seal());
             }
             if csvs.iter().any(|csv| !csv.is_complete()) {
                 let message = "a row of a line's CSV is not among its client's rows (a bug in tallyseal; please report it)";
@@ -780,7 +784,7 @@ fn seal(
             }
             for csv in csvs {
                 let name = format!("{}.csv", csv.line_id());
-                write(bundle.join("lines").join(name), &csv.finish())?;
+                added.push(write(bundle.join("lines").join(name), &csv.finish())?);
             }
             sources.sort_by(|a, b| a.file.cmp(&b.file));
             let (seq, prev) = match chain.get(client_id) {
@@ -803,10 +807,10 @@ fn seal(
                 sources,
                 generator: statement::generator(),
             };
-            write(
+            added.push(write(
                 bundle.join(statement::STATEMENT),
                 &statement::to_json(&attests),
-            )?;
+            )?);
             let sums = bundle::close(files, &mut added, &bundle, signer)?;
             Ok(ClientBundle { added, seq, sums })
         };

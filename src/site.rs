@@ -53,22 +53,86 @@ impl Staging {
 
     /// Writes `bytes` as the site's file `path`; returns their SHA-256.
     pub fn write(&self, path: &Path, bytes: &[u8]) -> Result<Hash, WriteError> {
-        let target = self.dir.join(path);
-        let mut file = create(&target)?;
-        file.write_all(bytes).map_err(at(&target))?;
-        Ok(Sha256::digest(bytes).into())
+        let mut file = self.file(path)?;
+        // Past the buffer: `bytes` are written as they are, in one piece.
+        (file.out.get_mut().write_all(bytes)).map_err(at(&file.target))?;
+        file.finish()
     }
 
     /// Copies the file `source` as the site's file `path`, hashing it on the way.
     pub fn copy(&self, path: &Path, source: &Path) -> Result<Hash, WriteError> {
-        let target = self.dir.join(path);
         let mut from = std::fs::File::open(source).map_err(at(source))?;
-        let mut to = HashingWriter {
-            file: create(&target)?,
+        let mut to = self.file(path)?;
+        std::io::copy(&mut from, &mut to).map_err(|e| match WriteError::take(e) {
+            Ok(written) => written,
+            Err(read) => at(source)(read),
+        })?;
+        to.finish()
+    }
+
+    /// Creates the site's file `path`, to be written a piece at a time.
+    pub fn file(&self, path: &Path) -> Result<StagedFile, WriteError> {
+        let target = self.dir.join(path);
+        let file = create(&target)?;
+        let hashing = HashingWriter {
+            file,
             hasher: Sha256::new(),
         };
-        std::io::copy(&mut from, &mut to).map_err(at(source))?;
-        Ok(to.hasher.finalize().into())
+        Ok(StagedFile {
+            out: std::io::BufWriter::with_capacity(1 << 16, hashing),
+            target,
+        })
+    }
+}
+
+/// A file of the site being written a piece at a time, through a buffer, and hashed
+/// as each piece leaves it: never held whole in memory. Its errors are
+/// [`std::io::Error`]s that carry the [`WriteError`] naming the file
+/// ([`WriteError::take`] takes it back out).
+pub struct StagedFile {
+    out: std::io::BufWriter<HashingWriter>,
+    target: PathBuf,
+}
+
+impl StagedFile {
+    /// Writes what is left in the buffer; returns the file's SHA-256.
+    pub fn finish(self) -> Result<Hash, WriteError> {
+        let written = (self.out.into_inner()).map_err(|e| at(&self.target)(e.into_error()))?;
+        Ok(written.hasher.finalize().into())
+    }
+
+    fn failed(&self, source: std::io::Error) -> std::io::Error {
+        std::io::Error::new(source.kind(), at(&self.target)(source))
+    }
+}
+
+impl Write for StagedFile {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.out.write(bytes).map_err(|e| self.failed(e))
+    }
+
+    fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.out.write_all(bytes).map_err(|e| self.failed(e))
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush().map_err(|e| self.failed(e))
+    }
+}
+
+impl WriteError {
+    /// The [`WriteError`] an error of a [`StagedFile`] carries; any other error as it
+    /// is (it came from elsewhere: what was being read, say).
+    pub fn take(error: std::io::Error) -> Result<WriteError, std::io::Error> {
+        if !(error.get_ref()).is_some_and(|inner| inner.is::<WriteError>()) {
+            return Err(error);
+        }
+        let inner = error
+            .into_inner()
+            .expect("it carries an error, checked above");
+        Ok(*inner
+            .downcast::<WriteError>()
+            .expect("a WriteError, checked above"))
     }
 }
 
@@ -125,6 +189,7 @@ impl Drop for Staging {
     }
 }
 
+/// A file, hashed as it is written.
 struct HashingWriter {
     file: std::fs::File,
     hasher: Sha256,

@@ -720,6 +720,7 @@ pub fn read_back(
                         unreadable = Some(leaf);
                     }
                 }
+                Ok(())
             },
         );
         read.map_err(failed)?;

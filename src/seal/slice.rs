@@ -8,7 +8,7 @@ use super::merkle::{BLOCK, Hash, leaf_hash};
 use super::proof::Proof;
 use crate::error::display_path;
 use crate::model::{ExportFile, LeafClass};
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::ops::Range;
 use std::path::Path;
 
@@ -17,12 +17,12 @@ use std::path::Path;
 /// and re-hashes its leaves:
 /// calls `each(leaf, hash, bytes)` for every leaf of those blocks, in order, and fails
 /// if a block's leaves are not those hashed when the export was read (the file changed
-/// since, even keeping its length).
+/// since, even keeping its length), or with the first error `each` returns.
 pub fn read_blocks(
     path: &Path,
     export: &ExportFile,
     wanted: &[usize],
-    mut each: impl FnMut(usize, Hash, &[u8]),
+    mut each: impl FnMut(usize, Hash, &[u8]) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
     let tree = &export.tree;
     // Runs of adjacent blocks holding a wanted leaf, as leaf ranges.
@@ -65,33 +65,28 @@ pub fn read_blocks(
             }
         }
         for (leaf, hash) in run.zip(&hashes) {
-            each(leaf, *hash, piece(leaf));
+            each(leaf, *hash, piece(leaf))?;
         }
     }
     Ok(())
 }
 
-/// A client's slice of one export and its proof.
-#[derive(Debug, Clone)]
-pub struct Slice {
-    pub bytes: Vec<u8>,
-    pub proof: Proof,
-}
-
-/// The slice of `export` (read from `path`, named after its source `source`) holding
-/// the data leaves `leaves` (indices, in any order) and the header leaf. Every block of
-/// the tree holding one of them is read whole (adjacent blocks in one piece) and its
-/// leaves re-hashed: that proves the bytes are those hashed at ingest, and gives the
-/// leaf hashes inside those blocks that the proof needs and the tree does not keep.
-/// `each(leaf, bytes)` is called for each leaf of the slice, in order, so that what
-/// else is read from those leaves is read in the same pass.
+/// Writes to `out` the slice of `export` (read from `path`, named after its source
+/// `source`) holding the data leaves `leaves` (indices, in any order) and the header
+/// leaf, and returns its proof. Every block of the tree holding one of them is read
+/// whole (adjacent blocks in one piece) and its leaves re-hashed: that proves the bytes
+/// are those hashed at ingest, and gives the leaf hashes inside those blocks that the
+/// proof needs and the tree does not keep. `each(leaf, bytes)` is called for each leaf
+/// of the slice, in order, so that what else is read from those leaves is read in the
+/// same pass.
 pub fn slice(
     path: &Path,
     export: &ExportFile,
     source: &str,
     leaves: &[u64],
+    out: &mut impl Write,
     mut each: impl FnMut(usize, &[u8]),
-) -> std::io::Result<Slice> {
+) -> std::io::Result<Proof> {
     let tree = &export.tree;
     let header = export
         .leaf_classes
@@ -103,15 +98,15 @@ pub fn slice(
         .collect();
     wanted.sort_unstable();
     wanted.dedup();
-    let mut bytes = Vec::new();
     let mut known: Vec<(usize, Hash)> = Vec::new();
     let mut next_wanted = wanted.iter().peekable();
     read_blocks(path, export, &wanted, |leaf, hash, piece| {
         known.push((leaf, hash));
         if next_wanted.next_if_eq(&&leaf).is_some() {
-            bytes.extend_from_slice(piece);
+            out.write_all(piece)?;
             each(leaf, piece);
         }
+        Ok(())
     })?;
     let leaf = |index: usize| {
         let at = known.binary_search_by_key(&index, |(i, _)| *i).ok()?;
@@ -122,7 +117,7 @@ pub fn slice(
             "a proof needs a leaf hash it was not given (a bug in tallyseal; please report it)",
         )
     })?;
-    let proof = Proof {
+    Ok(Proof {
         source: source.to_owned(),
         file: display_path(&export.path),
         size: export.size,
@@ -137,8 +132,7 @@ pub fn slice(
             })
             .collect(),
         subtrees: Proof::from_subtrees(&subtrees),
-    };
-    Ok(Slice { bytes, proof })
+    })
 }
 
 #[cfg(test)]
@@ -186,19 +180,22 @@ mod tests {
         let path = dir.path().join("x.csv");
         std::fs::write(&path, &text).unwrap();
         // Leaves 2, 3 and 9 (rows 2, 3, 9): the blocks [0, 4) and [8, 11) are re-read.
-        let mut seen = Vec::new();
-        let cut = slice(&path, &export, "src", &[9, 3, 2], |leaf, _| seen.push(leaf)).unwrap();
+        let (mut seen, mut bytes) = (Vec::new(), Vec::new());
+        let proof = slice(&path, &export, "src", &[9, 3, 2], &mut bytes, |leaf, _| {
+            seen.push(leaf)
+        })
+        .unwrap();
         assert_eq!(seen, [0, 2, 3, 9]);
         assert_eq!(
-            String::from_utf8(cut.bytes.clone()).unwrap(),
+            String::from_utf8(bytes.clone()).unwrap(),
             "id,day\n2,2026-10-02\n3,2026-10-03\n9,2026-10-09\n"
         );
-        let included: Vec<(usize, Hash)> = split(&cut.bytes, 0)
+        let included: Vec<(usize, Hash)> = split(&bytes, 0)
             .into_iter()
             .zip([0, 2, 3, 9])
-            .map(|(range, leaf)| (leaf, leaf_hash(&cut.bytes[range])))
+            .map(|(range, leaf)| (leaf, leaf_hash(&bytes[range])))
             .collect();
-        let subtrees = cut.proof.subtrees().unwrap();
+        let subtrees = proof.subtrees().unwrap();
         assert_eq!(
             root_from_proof(11, &included, &subtrees),
             Ok(export.tree.root())
@@ -206,7 +203,15 @@ mod tests {
         // A row changed since ingest, even one outside the slice but in a block it
         // reads, keeping the file's length: no slice.
         std::fs::write(&path, text.replace("1,2026-10-01", "1,2026-10-31")).unwrap();
-        let error = slice(&path, &export, "src", &[9, 3, 2], |_, _| {}).unwrap_err();
+        let error = slice(
+            &path,
+            &export,
+            "src",
+            &[9, 3, 2],
+            &mut Vec::new(),
+            |_, _| {},
+        )
+        .unwrap_err();
         assert!(error.to_string().contains("changed"), "{error}");
     }
 }
