@@ -55,7 +55,7 @@ pub struct DeliveryCsv<'a> {
     rows: Vec<(u32, &'static str)>,
     /// How many are written.
     written: usize,
-    out: Writer,
+    out: Fields,
     // One row after another through these: millions of rows, no string each.
     value: String,
     number: itoa::Buffer,
@@ -88,6 +88,7 @@ impl<'a> DeliveryCsv<'a> {
             "billed",
         ];
         out.write_record(header).expect(IN_MEMORY);
+        let out = out.into_inner().expect(IN_MEMORY);
         let mut rows: Vec<(u32, &str)> = line.rows.iter().map(|i| (*i, "")).collect();
         rows.extend(line.out_of_flight.iter().map(|i| (*i, "out_of_flight")));
         // Rows are numbered in file order (by export, then leaf).
@@ -99,7 +100,7 @@ impl<'a> DeliveryCsv<'a> {
             files,
             rows,
             written: 0,
-            out,
+            out: Fields::after(out),
             value: String::new(),
             number: itoa::Buffer::new(),
             day: (NaiveDate::MIN, String::new()),
@@ -126,10 +127,10 @@ impl<'a> DeliveryCsv<'a> {
             .get(self.written)
             .filter(|(next, _)| *next == index)?;
         self.written += 1;
-        self.write(index, reason, cells).expect(IN_MEMORY)
+        self.write(index, reason, cells)
     }
 
-    fn write(&mut self, index: u32, reason: &str, cells: &Cells) -> csv::Result<Option<()>> {
+    fn write(&mut self, index: u32, reason: &str, cells: &Cells) -> Option<()> {
         let (data, out) = (self.data, &mut self.out);
         let (row, origin) = (&data.rows[index], data.rows.origin(index));
         let source = &self.project.config.sources[usize::from(row.source)];
@@ -142,22 +143,22 @@ impl<'a> DeliveryCsv<'a> {
         } else {
             "yes"
         };
-        out.write_field(&self.files[origin.export()])?;
-        out.write_field(self.number.format(data.line(origin)))?;
-        out.write_field(&source.name)?;
-        out.write_field(source.kind.as_str())?;
+        out.field(&self.files[origin.export()]);
+        out.field(self.number.format(data.line(origin)));
+        out.field(&source.name);
+        out.field(source.kind.as_str());
         if self.day.0 != row.date {
             self.day = (row.date, row.date.to_string());
         }
-        out.write_field(&self.day.1)?;
-        out.write_field(&**data.rows.source_campaign_id(row))?;
+        out.field(&self.day.1);
+        out.field(data.rows.source_campaign_id(row));
         match &data.rows.grain(row)[..] {
-            [one] => out.write_field(&**one)?,
+            [one] => out.field(one),
             grain => {
                 use std::fmt::Write;
                 self.value.clear();
                 let _ = write!(self.value, "{}", Joined(grain));
-                out.write_field(&self.value)?;
+                out.field(&self.value);
             }
         }
         for metric in [
@@ -167,14 +168,13 @@ impl<'a> DeliveryCsv<'a> {
             Metric::Spend,
         ] {
             self.value.clear();
-            if cells.plain(metric, &mut self.value).is_none() {
-                return Ok(None);
-            }
-            out.write_field(&self.value)?;
+            cells.plain(metric, &mut self.value)?;
+            out.field(&self.value);
         }
-        out.write_field(row.currency.map(|c| c.code()).unwrap_or_default())?;
-        out.write_field(billed)?;
-        out.write_record(None::<&[u8]>).map(Some)
+        out.field(row.currency.map(|c| c.code()).unwrap_or_default());
+        out.field(billed);
+        out.end_row();
+        Some(())
     }
 
     /// Whether every row is written.
@@ -183,7 +183,58 @@ impl<'a> DeliveryCsv<'a> {
     }
 
     pub fn finish(self) -> Vec<u8> {
-        self.out.into_inner().expect(IN_MEMORY)
+        self.out.bytes
+    }
+}
+
+/// A CSV's rows, written a field at a time.
+struct Fields {
+    bytes: Vec<u8>,
+    /// Whether a field needs quotes, as [`writer`] decides it; quotes it if so.
+    csv: csv_core::Writer,
+}
+
+impl Fields {
+    /// Rows to come after `bytes`.
+    fn after(bytes: Vec<u8>) -> Fields {
+        let csv = csv_core::WriterBuilder::new()
+            .terminator(csv_core::Terminator::Any(b'\n'))
+            .build();
+        Fields { bytes, csv }
+    }
+
+    /// Writes `value` and a comma: as it is when it needs no quotes (nearly always),
+    /// else quoted as [`writer`] quotes it.
+    fn field(&mut self, value: &str) {
+        let value = value.as_bytes();
+        if !self.csv.should_quote(value) {
+            self.bytes.extend_from_slice(value);
+        } else {
+            let (mut input, mut buffer) = (value, [0; 256]);
+            loop {
+                let (result, read, wrote) = self.csv.field(input, &mut buffer);
+                self.bytes.extend_from_slice(&buffer[..wrote]);
+                input = &input[read..];
+                if result == csv_core::WriteResult::InputEmpty {
+                    break;
+                }
+            }
+            loop {
+                let (result, wrote) = self.csv.finish(&mut buffer);
+                self.bytes.extend_from_slice(&buffer[..wrote]);
+                if result == csv_core::WriteResult::InputEmpty {
+                    break;
+                }
+            }
+        }
+        self.bytes.push(b',');
+    }
+
+    /// Ends the row: its last field's comma becomes the line's end.
+    fn end_row(&mut self) {
+        if let Some(last) = self.bytes.last_mut() {
+            *last = b'\n';
+        }
     }
 }
 
@@ -241,4 +292,37 @@ fn milestones(out: &mut Writer, line: &LineBill) -> csv::Result<()> {
         ])?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::strategy::Strategy;
+
+    proptest::proptest! {
+        /// Rows of two fields and more are written as the CSV writer writes them,
+        /// quotes, commas and line ends included.
+        #[test]
+        fn rows_are_written_as_the_csv_writer_writes_them(
+            rows in (2..6usize).prop_flat_map(|width| proptest::collection::vec(
+                proptest::collection::vec("[a-c ,\"\r\n€]{0,5}", width),
+                1..4,
+            ))
+        ) {
+            let mut fields = Fields::after(Vec::new());
+            let mut csv = writer();
+            for row in &rows {
+                for value in row {
+                    fields.field(value);
+                }
+                fields.end_row();
+                csv.write_record(row).unwrap();
+            }
+            let expected = csv.into_inner().unwrap();
+            proptest::prop_assert_eq!(
+                String::from_utf8(fields.bytes).unwrap(),
+                String::from_utf8(expected).unwrap()
+            );
+        }
+    }
 }
