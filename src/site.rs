@@ -313,3 +313,32 @@ impl SiteFiles {
         (self.staging, self.linked)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A staged file that cannot be written (here `/dev/full`, where every write fails
+    /// as on a full disk) fails with an error that names it, taken back out of the
+    /// `std::io::Error` it travels in; an error from elsewhere is left as it is.
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn a_staged_file_that_cannot_be_written_is_named() {
+        let temp = tempfile::tempdir().unwrap();
+        let staging = Staging::create(temp.path().join("site")).unwrap();
+        std::os::unix::fs::symlink("/dev/full", staging.dir().join("full.csv")).unwrap();
+        let mut file = staging.file(Path::new("full.csv")).unwrap();
+        // Larger than the buffer: written at once, and failing at once.
+        let error = file.write_all(&vec![b'x'; 1 << 17]).unwrap_err();
+        let named = WriteError::take(error).expect("it carries the file's name");
+        assert_eq!(named.path, staging.dir().join("full.csv"));
+        assert_eq!(named.source.kind(), std::io::ErrorKind::StorageFull);
+        let other = std::io::Error::other("read failed");
+        assert!(WriteError::take(other).is_err());
+        // What is left in the buffer fails when finished, named too.
+        let mut file = staging.file(Path::new("full.csv")).unwrap();
+        file.write_all(b"a few bytes").unwrap();
+        let named = file.finish().unwrap_err();
+        assert_eq!(named.path, staging.dir().join("full.csv"));
+    }
+}
