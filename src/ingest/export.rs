@@ -638,9 +638,10 @@ impl Cells<'_> {
 
     /// Appends `metric` in its machine form, the value [`Cells::metrics`] reads
     /// normalised (`Decimal::normalize`: `1,250.50` is `1250.5`), nothing when not
-    /// reported; `None` where [`Cells::metrics`] is. A blank cell, or one of plain
-    /// digits, the common ones, is written from its text, without parsing it or
-    /// formatting a decimal.
+    /// reported; `None` if its cell no longer reads as that metric. A blank cell, or
+    /// one of plain digits, the common ones, is written from its text, without parsing
+    /// it or formatting a decimal; any other is read alone, as [`Cells::metrics`]
+    /// reads it.
     pub fn plain(&self, metric: Metric, out: &mut String) -> Option<()> {
         let Some(column) = self.columns[metric as usize] else {
             return Some(());
@@ -659,10 +660,14 @@ impl Cells<'_> {
             }
             return Some(());
         }
-        if let Some(value) = self.metrics()?.get(metric) {
-            use std::fmt::Write;
-            let _ = write!(out, "{}", value.normalize());
-        }
+        let value = parse_metric(cell, self.separator)?;
+        // A count is kept as a `u64` (Metrics), as `metrics` keeps it.
+        let value = match metric {
+            Metric::Impressions | Metric::Clicks => Decimal::from(value.to_u64()?),
+            Metric::Conversions | Metric::Spend => value,
+        };
+        use std::fmt::Write;
+        let _ = write!(out, "{}", value.normalize());
         Some(())
     }
 }
@@ -843,6 +848,43 @@ mod tests {
             let content = leaf.strip_suffix('\n').unwrap_or(&leaf);
             fields.unescape(content.strip_suffix('\r').unwrap_or(content).as_bytes());
             proptest::prop_assert_eq!(split, all(&fields), "{:?}", leaf);
+        }
+
+        /// A row's metrics are written as [`Cells::metrics`] reads them, normalised,
+        /// separators, signs, fractions and blanks included; a cell that does not read
+        /// as its metric is refused by both.
+        #[test]
+        fn metrics_are_written_as_they_are_read(
+            // Counts as ingest keeps them (whole), amounts any decimal; and cells that
+            // do not read as a metric.
+            counts in proptest::collection::vec("|[0-9]{1,7}(\\.0{1,2})?|[0-9]{1,3}(,[0-9]{3}){0,2}|-0|-3|1e3|1,2", 2),
+            amounts in proptest::collection::vec("|-?[0-9]{1,7}(\\.[0-9]{0,3})?|[0-9]{1,3}(,[0-9]{3}){0,2}(\\.[0-9]{1,2})?|-0|1e3|1,2", 2),
+        ) {
+            let cells = [counts, amounts].concat();
+            // Each cell quoted, as an export quotes a cell with a thousands separator.
+            let leaf: Vec<String> = cells.iter().map(|cell| format!("\"{cell}\"")).collect();
+            let mut fields = Fields::new();
+            fields.split(leaf.join(",").as_bytes());
+            let columns = [Some(0), Some(1), Some(2), Some(3)];
+            let cells = Cells { fields: &fields, columns: &columns, separator: Some(',') };
+            let read = cells.metrics();
+            let metrics = [Metric::Impressions, Metric::Clicks, Metric::Conversions, Metric::Spend];
+            let written: Vec<Option<String>> = (metrics.iter())
+                .map(|metric| {
+                    let mut out = String::new();
+                    cells.plain(*metric, &mut out).map(|()| out)
+                })
+                .collect();
+            match read {
+                Some(read) => {
+                    for (metric, written) in metrics.iter().zip(written) {
+                        let value = read.get(*metric).map(|v| v.normalize().to_string());
+                        proptest::prop_assert_eq!(written, Some(value.unwrap_or_default()));
+                    }
+                }
+                // Some cell of the row does not read: it is refused.
+                None => proptest::prop_assert!(written.contains(&None)),
+            }
         }
 
         /// What is written from a cell's text is what parsing it and formatting the
