@@ -49,8 +49,11 @@ pub struct DeliveryCsv<'a> {
     project: &'a Project,
     data: &'a PeriodData,
     line: &'a LineBill,
-    /// Each export's path as shown.
-    files: &'a [String],
+    /// Each export's path as shown, as the row's first field (quoted if need be,
+    /// with its comma).
+    files: Vec<Vec<u8>>,
+    /// Each source's name and kind, as the row's third and fourth fields.
+    sources: Vec<Vec<u8>>,
     /// The rows to write, in file order, each with why it is not billed (`""`: it is).
     rows: Vec<(u32, &'static str)>,
     /// How many are written.
@@ -88,7 +91,19 @@ impl<'a> DeliveryCsv<'a> {
             "billed",
         ];
         out.write_record(header).expect(IN_MEMORY);
-        let out = out.into_inner().expect(IN_MEMORY);
+        let mut out = Fields::after(out.into_inner().expect(IN_MEMORY));
+        let files = files
+            .iter()
+            .map(|file| out.written(|out| out.field(file)))
+            .collect();
+        let sources = (project.config.sources.iter())
+            .map(|source| {
+                out.written(|out| {
+                    out.field(&source.name);
+                    out.field(source.kind.as_str());
+                })
+            })
+            .collect();
         let mut rows: Vec<(u32, &str)> = line.rows.iter().map(|i| (*i, "")).collect();
         rows.extend(line.out_of_flight.iter().map(|i| (*i, "out_of_flight")));
         // Rows are numbered in file order (by export, then leaf).
@@ -98,9 +113,10 @@ impl<'a> DeliveryCsv<'a> {
             data,
             line,
             files,
+            sources,
             rows,
             written: 0,
-            out: Fields::after(out),
+            out,
             value: String::new(),
             number: itoa::Buffer::new(),
             day: (NaiveDate::MIN, String::new()),
@@ -143,14 +159,13 @@ impl<'a> DeliveryCsv<'a> {
         } else {
             "yes"
         };
-        out.field(&self.files[origin.export()]);
-        out.field(self.number.format(data.line(origin)));
-        out.field(&source.name);
-        out.field(source.kind.as_str());
+        out.raw(&self.files[origin.export()]);
+        out.plain(self.number.format(data.line(origin)));
+        out.raw(&self.sources[usize::from(row.source)]);
         if self.day.0 != row.date {
             self.day = (row.date, row.date.to_string());
         }
-        out.field(&self.day.1);
+        out.plain(&self.day.1);
         out.field(data.rows.source_campaign_id(row));
         match &data.rows.grain(row)[..] {
             [one] => out.field(one),
@@ -169,9 +184,9 @@ impl<'a> DeliveryCsv<'a> {
         ] {
             self.value.clear();
             cells.plain(metric, &mut self.value)?;
-            out.field(&self.value);
+            out.plain(&self.value);
         }
-        out.field(row.currency.map(|c| c.code()).unwrap_or_default());
+        out.plain(row.currency.map(|c| c.code()).unwrap_or_default());
         out.field(billed);
         out.end_row();
         Some(())
@@ -228,6 +243,26 @@ impl Fields {
             }
         }
         self.bytes.push(b',');
+    }
+
+    /// Writes `value` and a comma, as it is: a value tallyseal formats (a number, an
+    /// ISO date, a currency code), which never needs quotes.
+    fn plain(&mut self, value: &str) {
+        debug_assert!(!self.csv.should_quote(value.as_bytes()), "{value}");
+        self.bytes.extend_from_slice(value.as_bytes());
+        self.bytes.push(b',');
+    }
+
+    /// Writes `fields`, written before (by [`Fields::written`]).
+    fn raw(&mut self, fields: &[u8]) {
+        self.bytes.extend_from_slice(fields);
+    }
+
+    /// The bytes `write` writes, to be written again by [`Fields::raw`].
+    fn written(&mut self, write: impl FnOnce(&mut Fields)) -> Vec<u8> {
+        let start = self.bytes.len();
+        write(self);
+        self.bytes.drain(start..).collect()
     }
 
     /// Ends the row: its last field's comma becomes the line's end.
