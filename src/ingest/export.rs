@@ -16,6 +16,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use sha2::{Digest, Sha256};
+use smallvec::SmallVec;
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -463,7 +464,8 @@ impl<'a> LeafParser<'a> {
         };
         let campaign = text(layout.campaign);
         let date = text(layout.date);
-        let grain: Vec<_> = layout.grain.iter().map(|c| text(*c)).collect();
+        // On the stack: a row or two of grain, ten million rows a month.
+        let grain: SmallVec<[_; 4]> = layout.grain.iter().map(|c| text(*c)).collect();
         let cells = [
             layout.impressions,
             layout.clicks,
@@ -575,7 +577,7 @@ impl<'a> LeafParser<'a> {
         let (Some(campaign), Some(date), Some(grain)) = (
             campaign,
             date,
-            grain.into_iter().collect::<Option<Vec<&str>>>(),
+            grain.into_iter().collect::<Option<SmallVec<[&str; 4]>>>(),
         ) else {
             return None;
         };
