@@ -79,6 +79,12 @@ def main() -> None:
 
     row("pages per second", pages)
 
+    def render_pages(o: str) -> str:
+        p, r = med(o, "pages"), med(o, "stage_render")
+        return "n/a" if not p or not r else f"{p / r:,.0f}"
+
+    row("pages per second of stage `render` (the pages, with the JSON and files beside them)", render_pages)
+
     def proof(o: str) -> str:
         p, c = med(o, "proof_bytes"), med(o, "clients")
         return "n/a" if p is None or not c else f"{p / c:,.0f} ({c:,.0f} clients, {mb(p)} in all)"
