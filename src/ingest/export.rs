@@ -150,6 +150,15 @@ struct LeafParser<'a> {
     overlong: bool,
     /// The current record's fields.
     fields: Fields,
+    /// The currency of the last row whose currency cell read as one.
+    currency: std::cell::Cell<Option<Currency>>,
+}
+
+/// A cell of 1 to 19 digits, as the count it is (every such number fits in a `u64`);
+/// `None` for any other cell.
+fn plain_count(cell: &str) -> Option<u64> {
+    let digits = (1..=19).contains(&cell.len()) && cell.bytes().all(|b| b.is_ascii_digit());
+    digits.then(|| cell.bytes().fold(0, |n, b| n * 10 + u64::from(b - b'0')))
 }
 
 /// The unescaped fields of one leaf read as a CSV record (its line ending excluded).
@@ -292,6 +301,7 @@ impl<'a> LeafParser<'a> {
             lines_before: 0,
             overlong: false,
             fields: Fields::new(),
+            currency: std::cell::Cell::new(None),
         }
     }
 
@@ -534,17 +544,30 @@ impl<'a> LeafParser<'a> {
                 }
                 value
             };
-        let count = |value: Option<Decimal>| value.and_then(|v| v.to_u64());
+        // A count of plain digits, the common cell, is read as the `u64` it is kept as;
+        // any other is read as a decimal, and refused as one is.
+        let mut count = |column: Option<usize>, cell: Option<&str>| match cell.and_then(plain_count)
+        {
+            Some(count) => Some(count),
+            None => metric(column, cell, true).and_then(|v| v.to_u64()),
+        };
+        let (impressions, clicks) = (
+            count(layout.impressions, impressions),
+            count(layout.clicks, clicks),
+        );
         let spend_value = metric(layout.spend, spend, false);
         let metrics = Metrics::new(
-            count(metric(layout.impressions, impressions, true)),
-            count(metric(layout.clicks, clicks, true)),
+            impressions,
+            clicks,
             metric(layout.conversions, conversions, false),
             spend_value,
         );
         let currency = match (layout.currency, currency) {
             (Some(column), Some(code)) if !code.is_empty() => {
-                let found = Currency::from_code(code);
+                // Rows of an export come in a currency or a few: the last one found.
+                let last = self.currency.get().filter(|c| c.code() == code);
+                let found = last.or_else(|| Currency::from_code(code));
+                self.currency.set(found);
                 if found.is_none() {
                     invalid(
                         problems,
@@ -886,6 +909,19 @@ mod tests {
                 }
                 // Some cell of the row does not read: it is refused.
                 None => proptest::prop_assert!(written.contains(&None)),
+            }
+        }
+
+        /// A count of plain digits is the count its decimal is.
+        #[test]
+        fn plain_counts_are_their_decimals(cell in "[0-9]{1,20}|[0-9,.e+-]{1,8}") {
+            let decimal = parse_metric(&cell, None).and_then(|v| v.to_u64());
+            match plain_count(&cell) {
+                Some(count) => proptest::prop_assert_eq!(Some(count), decimal),
+                None => proptest::prop_assert!(
+                    cell.len() > 19 || !cell.bytes().all(|b| b.is_ascii_digit()),
+                    "{} is plain digits", cell
+                ),
             }
         }
 
