@@ -569,6 +569,21 @@ impl ExportFile {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_value_keeps_its_index_whether_it_repeats_or_comes_back() {
+        let mut interned: Interned<Arc<str>> = Interned::default();
+        let ids: Vec<u32> = ["a", "a", "b", "a", "c", "c", "b"]
+            .into_iter()
+            .map(|key| interned.id(key, |k: &str| Arc::from(k)))
+            .collect();
+        assert_eq!(ids, [0, 0, 1, 0, 2, 2, 1]);
+        interned.forget_index();
+        assert_eq!(interned.id("b", |k: &str| Arc::from(k)), 1);
+        assert_eq!(interned.id("d", |k: &str| Arc::from(k)), 3);
+        let values: Vec<&str> = interned.values().iter().map(|v| &**v).collect();
+        assert_eq!(values, ["a", "b", "c", "d"]);
+    }
+
     /// Rows of the lines `lines`, each of the campaign id `id` and the grain `grain`.
     fn rows(lines: impl Iterator<Item = u32>, id: &str, grain: &[&str]) -> Rows {
         let mut rows = Rows::new();
