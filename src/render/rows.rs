@@ -58,7 +58,7 @@ pub struct DeliveryCsv<'a> {
     rows: Vec<(u32, &'static str)>,
     /// How many are written.
     written: usize,
-    out: Fields,
+    out: CsvOut,
     // One row after another through these: millions of rows, no string each.
     value: String,
     number: itoa::Buffer,
@@ -91,7 +91,7 @@ impl<'a> DeliveryCsv<'a> {
             "billed",
         ];
         out.write_record(header).expect(IN_MEMORY);
-        let mut out = Fields::after(out.into_inner().expect(IN_MEMORY));
+        let mut out = CsvOut::after(out.into_inner().expect(IN_MEMORY));
         let files = files
             .iter()
             .map(|file| out.written(|out| out.field(file)))
@@ -203,19 +203,19 @@ impl<'a> DeliveryCsv<'a> {
 }
 
 /// A CSV's rows, written a field at a time.
-struct Fields {
+struct CsvOut {
     bytes: Vec<u8>,
     /// Whether a field needs quotes, as [`writer`] decides it; quotes it if so.
     csv: csv_core::Writer,
 }
 
-impl Fields {
+impl CsvOut {
     /// Rows to come after `bytes`.
-    fn after(bytes: Vec<u8>) -> Fields {
+    fn after(bytes: Vec<u8>) -> CsvOut {
         let csv = csv_core::WriterBuilder::new()
             .terminator(csv_core::Terminator::Any(b'\n'))
             .build();
-        Fields { bytes, csv }
+        CsvOut { bytes, csv }
     }
 
     /// Writes `value` and a comma: as it is when it needs no quotes (nearly always),
@@ -253,13 +253,13 @@ impl Fields {
         self.bytes.push(b',');
     }
 
-    /// Writes `fields`, written before (by [`Fields::written`]).
+    /// Writes `fields`, written before (by [`CsvOut::written`]).
     fn raw(&mut self, fields: &[u8]) {
         self.bytes.extend_from_slice(fields);
     }
 
-    /// The bytes `write` writes, to be written again by [`Fields::raw`].
-    fn written(&mut self, write: impl FnOnce(&mut Fields)) -> Vec<u8> {
+    /// The bytes `write` writes, to be written again by [`CsvOut::raw`].
+    fn written(&mut self, write: impl FnOnce(&mut CsvOut)) -> Vec<u8> {
         let start = self.bytes.len();
         write(self);
         self.bytes.drain(start..).collect()
@@ -344,18 +344,18 @@ mod tests {
                 1..4,
             ))
         ) {
-            let mut fields = Fields::after(Vec::new());
+            let mut out = CsvOut::after(Vec::new());
             let mut csv = writer();
             for row in &rows {
                 for value in row {
-                    fields.field(value);
+                    out.field(value);
                 }
-                fields.end_row();
+                out.end_row();
                 csv.write_record(row).unwrap();
             }
             let expected = csv.into_inner().unwrap();
             proptest::prop_assert_eq!(
-                String::from_utf8(fields.bytes).unwrap(),
+                String::from_utf8(out.bytes).unwrap(),
                 String::from_utf8(expected).unwrap()
             );
         }
