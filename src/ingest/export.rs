@@ -154,13 +154,6 @@ struct LeafParser<'a> {
     currency: std::cell::Cell<Option<Currency>>,
 }
 
-/// A cell of 1 to 19 digits, as the count it is (every such number fits in a `u64`);
-/// `None` for any other cell.
-fn plain_count(cell: &str) -> Option<u64> {
-    let digits = (1..=19).contains(&cell.len()) && cell.bytes().all(|b| b.is_ascii_digit());
-    digits.then(|| cell.bytes().fold(0, |n, b| n * 10 + u64::from(b - b'0')))
-}
-
 /// The unescaped fields of one leaf read as a CSV record (its line ending excluded).
 struct Fields {
     csv: csv_core::Reader,
@@ -801,6 +794,13 @@ impl Default for LeafReader {
     fn default() -> Self {
         LeafReader::new()
     }
+}
+
+/// A cell of 1 to 19 digits, as the count it is (every such number fits in a `u64`);
+/// `None` for any other cell.
+fn plain_count(cell: &str) -> Option<u64> {
+    let digits = (1..=19).contains(&cell.len()) && cell.bytes().all(|b| b.is_ascii_digit());
+    digits.then(|| cell.bytes().fold(0, |n, b| n * 10 + u64::from(b - b'0')))
 }
 
 /// A metric cell, with the source's thousands separator allowed between groups of
