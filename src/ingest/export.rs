@@ -1,7 +1,7 @@
 //! Reads one raw export in a single streaming pass: each block read from disk is
 //! hashed (SHA-256), scanned for Merkle leaf ends (seal.md) and each completed leaf is
 //! parsed as a CSV record into a delivery row that remembers its line, byte range and
-//! leaf. Memory holds one block and the current leaf, never the file.
+//! leaf. Memory holds a few blocks and the current leaf, never the file.
 
 use super::cell::{parse_decimal, unsigned_digits};
 use crate::error::{ErrorKind, Location, Problems};
@@ -10,7 +10,7 @@ use crate::model::{
     RowClass, Rows, SourceConfig,
 };
 use crate::seal::leaves::LeafSplitter;
-use crate::seal::merkle::{Tree, TreeBuilder, leaf_hash};
+use crate::seal::merkle::{Hash, Tree, TreeBuilder, leaf_hash};
 use crate::seal::slice::read_blocks;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -21,8 +21,6 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-const BLOCK: usize = 1 << 18;
 
 /// What an export yields: the hashed, split file and its delivery rows.
 pub struct Export {
@@ -43,6 +41,12 @@ pub struct ExportSpec<'a> {
 }
 
 /// Reads an export. Problems are recorded; `None` when the file could not be read.
+///
+/// The file is read, hashed whole and cut into leaves (each hashed into the tree) on
+/// a thread of its own, and its leaves are parsed on this one as they come, a block at
+/// a time (the rows are allocated where the other exports' are):
+/// one pass over the bytes, on two cores when another is free (the last export of a
+/// period, or a period of one), with at most [`IN_FLIGHT`] blocks between the two.
 pub fn read(spec: ExportSpec, problems: &mut Problems) -> Option<Export> {
     let mut file = match std::fs::File::open(spec.dir.join(&spec.path)) {
         Ok(file) => file,
@@ -51,57 +55,36 @@ pub fn read(spec: ExportSpec, problems: &mut Problems) -> Option<Export> {
             return None;
         }
     };
-    let mut hasher = Sha256::new();
-    let mut splitter = LeafSplitter::new(spec.source.skip_rows);
     let mut parser = LeafParser::new(&spec);
     let mut rows = Rows::new();
-    let mut buf = vec![0u8; BLOCK];
-    // buf[..filled] holds file bytes from `offset` on; buf[start..] is the current leaf,
-    // scanned up to `scanned`.
-    let (mut offset, mut start, mut filled) = (0u64, 0usize, 0usize);
-    loop {
-        if filled == buf.len() {
-            if start > 0 {
-                buf.copy_within(start..filled, 0);
-                offset += start as u64;
-                filled -= start;
-                start = 0;
-            } else {
-                buf.resize(buf.len() * 2, 0);
+    let (send, blocks) = std::sync::mpsc::sync_channel::<Block>(IN_FLIGHT);
+    let (give_back, spare) = std::sync::mpsc::channel::<Vec<u8>>();
+    let skip_rows = spec.source.skip_rows;
+    let cut = std::thread::scope(|scope| {
+        let cutting = scope.spawn(|| cut(&mut file, skip_rows, BLOCK, send, spare));
+        for block in blocks {
+            let mut start = 0;
+            for &end in &block.ends {
+                let at = block.offset + start as u64;
+                parser.leaf(&block.bytes[start..end], at, &mut rows, problems);
+                start = end;
             }
+            // Its buffer is read into again.
+            let _ = give_back.send(block.bytes);
         }
-        let read = match file.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                problems.error(Location::file(&spec.path), ErrorKind::Io(e));
-                return None;
-            }
-        };
-        hasher.update(&buf[filled..filled + read]);
-        let mut scanned = filled;
-        filled += read;
-        while let Some(len) = splitter.next_end(&buf[scanned..filled]) {
-            scanned += len;
-            parser.leaf(
-                &buf[start..scanned],
-                offset + start as u64,
-                &mut rows,
-                problems,
-            );
-            start = scanned;
+        cutting.join()
+    });
+    let cut = match cut {
+        Ok(cut) => cut,
+        Err(panic) => std::panic::resume_unwind(panic),
+    };
+    let cut = match cut {
+        Ok(cut) => cut,
+        Err(e) => {
+            problems.error(Location::file(&spec.path), ErrorKind::Io(e));
+            return None;
         }
-    }
-    if start < filled {
-        parser.leaf(
-            &buf[start..filled],
-            offset + start as u64,
-            &mut rows,
-            problems,
-        );
-    }
-    let size = offset + filled as u64;
+    };
     if parser.file.leaf_classes.len() as u64 <= spec.source.skip_rows {
         let expected = format!(
             "{} preamble line(s), then a header row",
@@ -112,14 +95,99 @@ pub fn read(spec: ExportSpec, problems: &mut Problems) -> Option<Export> {
             ErrorKind::Empty(format!(" after {expected}")),
         );
     }
-    parser.file.tree = parser.tree.finish();
     let mut export = Export {
         file: parser.file,
         rows,
     };
-    export.file.size = size;
-    export.file.sha256 = hasher.finalize().into();
+    export.file.tree = cut.tree;
+    export.file.size = cut.size;
+    export.file.sha256 = cut.sha256;
     Some(export)
+}
+
+/// Bytes read from an export at a time.
+const BLOCK: usize = 1 << 18;
+
+/// Blocks read and not yet parsed, at most.
+const IN_FLIGHT: usize = 4;
+
+/// Whole leaves of an export, read together: `bytes` starts `offset` bytes into the
+/// file, and each leaf ends at one of `ends`, the first starting at 0.
+struct Block {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+    offset: u64,
+}
+
+/// What reading an export whole gives besides its rows.
+struct Cut {
+    size: u64,
+    sha256: Hash,
+    tree: Tree,
+}
+
+/// Reads `file` to its end, hashes it and cuts it into leaves (the first `skip_rows`
+/// lines each one, then CSV records), hashed into its tree as they end, and sends them
+/// on, whole leaves read `block` bytes at a time (a leaf that goes on past them is
+/// read on until it ends). Buffers come back through `spare` to be read into again.
+fn cut(
+    mut file: impl Read,
+    skip_rows: u64,
+    block: usize,
+    send: std::sync::mpsc::SyncSender<Block>,
+    spare: std::sync::mpsc::Receiver<Vec<u8>>,
+) -> std::io::Result<Cut> {
+    let mut hasher = Sha256::new();
+    let mut tree = TreeBuilder::default();
+    let mut splitter = LeafSplitter::new(skip_rows);
+    // buf holds file bytes from `offset` on: the start of a leaf, then what was read.
+    let (mut buf, mut offset, mut size) = (Vec::with_capacity(block), 0u64, 0u64);
+    loop {
+        let scanned = buf.len();
+        let read = (&mut file).take(block as u64).read_to_end(&mut buf)?;
+        size += read as u64;
+        hasher.update(&buf[scanned..]);
+        let mut ends = Vec::new();
+        let mut at = scanned;
+        while let Some(len) = splitter.next_end(&buf[at..]) {
+            at += len;
+            ends.push(at);
+        }
+        let end = ends.last().copied().unwrap_or(0);
+        // At the end of the file, what follows the last line feed is the last leaf.
+        if read == 0 && end < buf.len() {
+            ends.push(buf.len());
+        } else if read > 0 && ends.is_empty() {
+            continue;
+        }
+        let mut start = 0;
+        for &end in &ends {
+            tree.push(leaf_hash(&buf[start..end]));
+            start = end;
+        }
+        let mut next = spare.try_recv().unwrap_or_default();
+        next.clear();
+        next.extend_from_slice(&buf[start..]);
+        buf.truncate(start);
+        let sent = start as u64;
+        if !ends.is_empty() {
+            let leaves = Block {
+                bytes: std::mem::replace(&mut buf, next),
+                ends,
+                offset,
+            };
+            send.send(leaves)
+                .map_err(|_| std::io::Error::other("the export's rows stopped being read"))?;
+        }
+        offset += sent;
+        if read == 0 {
+            return Ok(Cut {
+                size,
+                sha256: hasher.finalize().into(),
+                tree: tree.finish(),
+            });
+        }
+    }
 }
 
 /// Column indices of the fields a source maps, found in the header.
@@ -142,8 +210,6 @@ struct LeafParser<'a> {
     file: ExportFile,
     /// `None` until the header is read, and for good if it is unusable.
     layout: Option<Layout>,
-    /// The Merkle tree of the leaves so far.
-    tree: TreeBuilder,
     /// Line feeds before the current leaf.
     lines_before: u64,
     /// Whether the file has more lines than a row's origin can number (reported once).
@@ -289,7 +355,6 @@ impl<'a> LeafParser<'a> {
                 line_shifts: Vec::new(),
                 metric_columns: [None; 4],
             },
-            tree: TreeBuilder::default(),
             layout: None,
             lines_before: 0,
             overlong: false,
@@ -314,7 +379,6 @@ impl<'a> LeafParser<'a> {
             problems.error(at, ErrorKind::Rule(message.into()));
         }
         self.file.leaf_ends.push(start + leaf.len() as u64);
-        self.tree.push(leaf_hash(leaf));
         let class = if index < self.spec.source.skip_rows {
             LeafClass::Preamble
         } else if index == self.spec.source.skip_rows {
@@ -860,6 +924,39 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// Cut a block at a time, whatever the block's size, a file gives the leaves,
+        /// hash, size and tree it gives read whole; every leaf is sent once, in order.
+        #[test]
+        fn a_file_cut_in_blocks_is_the_file_read_whole(
+            text in "([a-z,]{0,5}|\"[a-z,\n\"]{0,9}\"|\r?\n){0,30}",
+            skip_rows in 0u64..3,
+            block in 1usize..24,
+        ) {
+            let bytes = text.as_bytes();
+            let (send, blocks) = std::sync::mpsc::sync_channel::<Block>(IN_FLIGHT);
+            let (_give_back, spare) = std::sync::mpsc::channel();
+            let (cut, leaves) = std::thread::scope(|scope| {
+                let cutting = scope.spawn(|| cut(bytes, skip_rows, block, send, spare));
+                let mut leaves = Vec::new();
+                for block in blocks {
+                    let mut start = 0;
+                    for &end in &block.ends {
+                        let at = block.offset as usize + start;
+                        proptest::prop_assert_eq!(&block.bytes[start..end], &bytes[at..at + end - start]);
+                        leaves.push(at..at + end - start);
+                        start = end;
+                    }
+                }
+                Ok((cutting.join().expect("cut").expect("read from memory"), leaves))
+            })?;
+            let whole = crate::seal::leaves::split(bytes, skip_rows);
+            proptest::prop_assert_eq!(&leaves, &whole);
+            proptest::prop_assert_eq!(cut.size, bytes.len() as u64);
+            proptest::prop_assert_eq!(cut.sha256, <[u8; 32]>::from(Sha256::digest(bytes)));
+            let hashes = whole.iter().map(|r| leaf_hash(&bytes[r.clone()])).collect();
+            proptest::prop_assert_eq!(cut.tree.root(), Tree::new(hashes).root());
+        }
+
         /// A leaf's fields are those the CSV reader reads, whether it quotes any (read
         /// by the reader) or none (cut at commas).
         #[test]
