@@ -226,6 +226,9 @@ struct Fields {
     /// The fields' bytes, one after another, and where each ends in them.
     bytes: Vec<u8>,
     ends: Vec<usize>,
+    /// Bytes between one field's end and the next's start: the comma of a leaf kept
+    /// as it is, none between unescaped fields.
+    between: usize,
 }
 
 impl Fields {
@@ -236,6 +239,7 @@ impl Fields {
                 .build(),
             bytes: Vec::new(),
             ends: Vec::new(),
+            between: 0,
         }
     }
 
@@ -246,15 +250,14 @@ impl Fields {
         // Most leaves quote nothing: their fields are the bytes between commas, as the
         // CSV reader would read them (an empty leaf, which it reads as no field, is
         // left to it).
+        // They are kept as they are, with the commas between them.
         if !content.is_empty() && memchr::memchr(b'"', content).is_none() {
             self.bytes.clear();
+            self.bytes.extend_from_slice(content);
             self.ends.clear();
-            let mut start = 0;
-            for comma in memchr::memchr_iter(b',', content).chain([content.len()]) {
-                self.bytes.extend_from_slice(&content[start..comma]);
-                self.ends.push(self.bytes.len());
-                start = comma + 1;
-            }
+            self.ends.extend(memchr::memchr_iter(b',', content));
+            self.ends.push(content.len());
+            self.between = 1;
             return;
         }
         self.unescape(content);
@@ -298,10 +301,11 @@ impl Fields {
         }
         self.bytes.truncate(out);
         self.ends.truncate(nends);
+        self.between = 0;
     }
 
     fn get(&self, i: usize) -> &[u8] {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        let start = if i == 0 { 0 } else { self.ends[i - 1] + self.between };
         &self.bytes[start..self.ends[i]]
     }
 
