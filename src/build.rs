@@ -783,8 +783,9 @@ fn seal(
                 return Err(io(&bundle)(std::io::Error::other(message)));
             }
             for csv in csvs {
-                let name = format!("{}.csv", csv.line_id());
-                added.push(write(bundle.join("lines").join(name), &csv.finish())?);
+                let path = bundle.join("lines").join(format!("{}.csv", csv.line_id()));
+                let sha256 = staging.write_pieces(&path, csv.finish())?;
+                added.push((path, sha256));
             }
             sources.sort_by(|a, b| a.file.cmp(&b.file));
             let (seq, prev) = match chain.get(client_id) {

@@ -53,9 +53,21 @@ impl Staging {
 
     /// Writes `bytes` as the site's file `path`; returns their SHA-256.
     pub fn write(&self, path: &Path, bytes: &[u8]) -> Result<Hash, WriteError> {
+        self.write_pieces(path, [bytes])
+    }
+
+    /// Writes `pieces`, one after another, as the site's file `path`; returns its
+    /// SHA-256.
+    pub fn write_pieces(
+        &self,
+        path: &Path,
+        pieces: impl IntoIterator<Item = impl AsRef<[u8]>>,
+    ) -> Result<Hash, WriteError> {
         let mut file = self.file(path)?;
-        // Past the buffer: `bytes` are written as they are, in one piece.
-        (file.out.get_mut().write_all(bytes)).map_err(at(&file.target))?;
+        for piece in pieces {
+            // Past the buffer: each piece is written as it is.
+            (file.out.get_mut().write_all(piece.as_ref())).map_err(at(&file.target))?;
+        }
         file.finish()
     }
 

@@ -197,17 +197,24 @@ impl<'a> DeliveryCsv<'a> {
         self.written == self.rows.len()
     }
 
-    pub fn finish(self) -> Vec<u8> {
-        self.out.bytes
+    /// The CSV, in pieces to be written one after another.
+    pub fn finish(self) -> Vec<Vec<u8>> {
+        self.out.finish()
     }
 }
 
-/// A CSV's rows, written a field at a time.
+/// A CSV's rows, written a field at a time, into pieces of whole rows: a large CSV
+/// grows by a piece at a time, never copied to grow.
 struct CsvOut {
+    /// The pieces filled, then the one being written.
+    done: Vec<Vec<u8>>,
     bytes: Vec<u8>,
     /// Whether a field needs quotes, as [`writer`] decides it; quotes it if so.
     csv: csv_core::Writer,
 }
+
+/// Bytes a piece of a CSV holds before the next is begun, after a whole row.
+const PIECE: usize = 1 << 16;
 
 impl CsvOut {
     /// Rows to come after `bytes`.
@@ -215,7 +222,17 @@ impl CsvOut {
         let csv = csv_core::WriterBuilder::new()
             .terminator(csv_core::Terminator::Any(b'\n'))
             .build();
-        CsvOut { bytes, csv }
+        CsvOut {
+            done: Vec::new(),
+            bytes,
+            csv,
+        }
+    }
+
+    /// The CSV, in pieces to be written one after another.
+    fn finish(mut self) -> Vec<Vec<u8>> {
+        self.done.push(self.bytes);
+        self.done
     }
 
     /// Writes `value` and a comma: as it is when it needs no quotes (nearly always),
@@ -269,6 +286,10 @@ impl CsvOut {
     fn end_row(&mut self) {
         if let Some(last) = self.bytes.last_mut() {
             *last = b'\n';
+        }
+        if self.bytes.len() >= PIECE {
+            let next = Vec::with_capacity(self.bytes.capacity());
+            self.done.push(std::mem::replace(&mut self.bytes, next));
         }
     }
 }
@@ -355,7 +376,7 @@ mod tests {
             }
             let expected = csv.into_inner().unwrap();
             proptest::prop_assert_eq!(
-                String::from_utf8(out.bytes).unwrap(),
+                String::from_utf8(out.finish().concat()).unwrap(),
                 String::from_utf8(expected).unwrap()
             );
         }
