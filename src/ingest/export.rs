@@ -305,7 +305,11 @@ impl Fields {
     }
 
     fn get(&self, i: usize) -> &[u8] {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] + self.between };
+        let start = if i == 0 {
+            0
+        } else {
+            self.ends[i - 1] + self.between
+        };
         &self.bytes[start..self.ends[i]]
     }
 

@@ -290,6 +290,23 @@ impl Rows {
     /// these, freeing its chunks as they empty. Rows are appended before they are
     /// classified: `other`'s campaigns are not kept.
     pub fn append(&mut self, other: Rows, export: u32) {
+        // Before any row, with no strings or sums: the export's rows, tables and sums
+        // become these as they are.
+        let unused = self.ids.values.is_empty() && self.grains.values.is_empty();
+        if self.is_empty() && unused && self.totals.is_empty() {
+            let exports = if other.is_empty() {
+                vec![]
+            } else {
+                vec![(0, export)]
+            };
+            *self = Rows {
+                exports,
+                campaigns: Vec::new(),
+                days: Vec::new(),
+                ..other
+            };
+            return;
+        }
         let ids: Vec<u32> = (other.ids.values.iter())
             .map(|id| self.ids.id(&**id, |_| id.clone()))
             .collect();
@@ -605,6 +622,21 @@ mod tests {
             rows.push(row, &metrics);
         }
         rows
+    }
+
+    #[test]
+    fn the_first_rows_appended_are_taken_as_they_are_after_an_export_without_rows() {
+        let mut all = Rows::new();
+        all.append(Rows::new(), 0);
+        all.append(rows(3..5, "c", &["x"]), 1);
+        all.append(rows(9..10, "c", &["x"]), 2);
+        let origin = |index: u32| {
+            let origin = all.origin(index);
+            (origin.export, origin.leaf)
+        };
+        assert_eq!((origin(0), origin(1), origin(2)), ((1, 3), (1, 4), (2, 9)));
+        assert_eq!((all.ids.values().len(), all.grains.values().len()), (1, 1));
+        assert_eq!(all[0usize].grain, all[2usize].grain);
     }
 
     #[test]
