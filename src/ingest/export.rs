@@ -11,7 +11,7 @@ use crate::model::{
 };
 use crate::seal::leaves::LeafSplitter;
 use crate::seal::merkle::{Hash, Tree, TreeBuilder, leaf_hash};
-use crate::seal::slice::read_blocks;
+use crate::seal::slice::{Checks, read_leaves};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
@@ -100,6 +100,7 @@ pub fn read(spec: ExportSpec, problems: &mut Problems) -> Option<Export> {
         rows,
     };
     export.file.tree = cut.tree;
+    export.file.checks = cut.checks;
     export.file.size = cut.size;
     export.file.sha256 = cut.sha256;
     Some(export)
@@ -124,10 +125,12 @@ struct Cut {
     size: u64,
     sha256: Hash,
     tree: Tree,
+    checks: Vec<u64>,
 }
 
 /// Reads `file` to its end, hashes it and cuts it into leaves (the first `skip_rows`
-/// lines each one, then CSV records), hashed into its tree as they end, and sends them
+/// lines each one, then CSV records), hashed into its tree and its run's checksum
+/// ([`Checks`]) as they end, and sends them
 /// on, whole leaves read `block` bytes at a time (a leaf that goes on past them is
 /// read on until it ends). Buffers come back through `spare` to be read into again.
 fn cut(
@@ -139,6 +142,7 @@ fn cut(
 ) -> std::io::Result<Cut> {
     let mut hasher = Sha256::new();
     let mut tree = TreeBuilder::default();
+    let mut checks = Checks::default();
     let mut splitter = LeafSplitter::new(skip_rows);
     // buf holds file bytes from `offset` on: the start of a leaf, then what was read.
     let (mut buf, mut offset, mut size) = (Vec::with_capacity(block), 0u64, 0u64);
@@ -163,6 +167,7 @@ fn cut(
         let mut start = 0;
         for &end in &ends {
             tree.push(leaf_hash(&buf[start..end]));
+            checks.leaf(&buf[start..end]);
             start = end;
         }
         let mut next = spare.try_recv().unwrap_or_default();
@@ -185,6 +190,7 @@ fn cut(
                 size,
                 sha256: hasher.finalize().into(),
                 tree: tree.finish(),
+                checks: checks.finish(),
             });
         }
     }
@@ -359,6 +365,7 @@ impl<'a> LeafParser<'a> {
                 leaf_ends: Vec::new(),
                 leaf_classes: Vec::new(),
                 tree: Tree::default(),
+                checks: Vec::new(),
                 total_lines: Vec::new(),
                 line_shifts: Vec::new(),
                 metric_columns: [None; 4],
@@ -775,8 +782,8 @@ fn plain_digits(cell: &str) -> Option<(&str, &str)> {
 }
 
 /// Reads back the rows `rows` (indices into `data.rows`) of the project at `dir` from
-/// their leaves, every block read checked against the tree kept when the export was
-/// read ([`read_blocks`]), so they are the cells that were summed: `each(index, cells)`
+/// their leaves, every run of leaves read checked against the checksum kept when the
+/// export was read ([`read_leaves`]), so they are the cells that were summed: `each(index, cells)`
 /// for each row, in file order (by export, then leaf). `each` returns `None` when a
 /// row no longer reads as it did, which fails the read.
 pub fn read_back(
@@ -801,23 +808,18 @@ pub fn read_back(
         };
         let mut next = group.iter().peekable();
         let mut unreadable = None;
-        let read = read_blocks(
-            &dir.join(&export.path),
-            export,
-            &leaves,
-            |leaf, _, bytes| {
-                let mut split = false;
-                while let Some(index) = next.next_if(|i| origin(i).leaf as usize == leaf) {
-                    if !std::mem::replace(&mut split, true) {
-                        reader.split(bytes);
-                    }
-                    if each(*index, &reader.cells(export, separator)).is_none() {
-                        unreadable = Some(leaf);
-                    }
+        let read = read_leaves(&dir.join(&export.path), export, &leaves, |leaf, bytes| {
+            let mut split = false;
+            while let Some(index) = next.next_if(|i| origin(i).leaf as usize == leaf) {
+                if !std::mem::replace(&mut split, true) {
+                    reader.split(bytes);
                 }
-                Ok(())
-            },
-        );
+                if each(*index, &reader.cells(export, separator)).is_none() {
+                    unreadable = Some(leaf);
+                }
+            }
+            Ok(())
+        });
         read.map_err(failed)?;
         if let Some(leaf) = unreadable {
             return Err(failed(LeafReader::unreadable(export, leaf)));

@@ -533,6 +533,9 @@ pub struct ExportFile {
     pub leaf_classes: Vec<LeafClass>,
     /// The RFC 9162 tree over the leaves (seal.md).
     pub tree: crate::seal::merkle::Tree,
+    /// A checksum of each run of leaves ([`crate::seal::slice::Checks`]): how a leaf
+    /// read back is known to be the one read.
+    pub checks: Vec<u64>,
     /// The line of each total row, for reports.
     pub total_lines: Vec<u64>,
     /// Where leaves stop starting one line after the other: from each leaf named here
@@ -752,6 +755,7 @@ mod tests {
         // Leaves of 1, 1, 3 (a quoted field with two line breaks), 1, 2 and 1 lines.
         let text = ["h\n", "a\n", "\"x\ny\nz\"\n", "b\r\n", "\"p\nq\"\n", "c"];
         let mut file = ExportFile {
+            checks: Vec::new(),
             path: "x.csv".into(),
             source: 0,
             size: 0,

@@ -1,6 +1,6 @@
 //! Render: the computed result as the files of the site (outputs.md). Works from the
 //! result only and re-reads no input but the leaves of the rows a line CSV lists (their
-//! metrics, checked against the tree kept at ingest); files that are copied byte for
+//! metrics, checked against the checksums kept at ingest); files that are copied byte for
 //! byte (the attachments) are named here and copied by `build`.
 //!
 //! [`site`] reads like the layout: one portal per client ([`portal`]), then the

@@ -66,8 +66,9 @@ fn holds(included: &[usize], start: usize, end: usize) -> bool {
 
 /// Leaves per block, `2^FLOOR`: a [`Tree`] keeps the roots of whole blocks and above,
 /// never a leaf hash inside one (but for the ragged tail), so it costs about
-/// `64/BLOCK` bytes per leaf (16) instead of 64. A proof that needs inside a block re-hashes that
-/// block's leaves from the file, which also proves they are the leaves first read.
+/// `64/BLOCK` bytes per leaf (16) instead of 64. A proof that needs inside a block
+/// hashes that block's other leaves, read back from the file
+/// ([`super::slice::read_leaves`]).
 pub const FLOOR: u32 = 2;
 pub const BLOCK: usize = 1 << FLOOR;
 
