@@ -205,11 +205,14 @@ impl Tree {
     ) -> Option<Vec<Subtree>> {
         let mut out = Vec::new();
         if !self.is_empty() {
+            let included = &included[..included.partition_point(|i| *i < self.len)];
             self.walk(0, self.len, included, &leaf, &mut out)?;
         }
         Some(out)
     }
 
+    /// `included`: the included leaves in `[start, end)`, so that each step of the
+    /// recursion splits them once rather than searching all of them.
     fn walk(
         &self,
         start: usize,
@@ -218,7 +221,7 @@ impl Tree {
         leaf: &dyn Fn(usize) -> Option<Hash>,
         out: &mut Vec<Subtree>,
     ) -> Option<()> {
-        if !holds(included, start, end) {
+        if included.is_empty() {
             out.push(Subtree {
                 start,
                 end,
@@ -226,8 +229,9 @@ impl Tree {
             });
         } else if end - start > 1 {
             let k = split(end - start);
-            self.walk(start, start + k, included, leaf, out)?;
-            self.walk(start + k, end, included, leaf, out)?;
+            let (left, right) = included.split_at(included.partition_point(|i| *i < start + k));
+            self.walk(start, start + k, left, leaf, out)?;
+            self.walk(start + k, end, right, leaf, out)?;
         }
         Some(())
     }
