@@ -376,3 +376,55 @@ fn sample_variances_agree_with_the_generator() {
     found.sort();
     assert_eq!(found, expected);
 }
+
+#[test]
+fn a_line_csv_quotes_a_campaign_id_that_needs_it_on_every_row() {
+    // The platform's campaign id holds a comma: quoted in the export, and in every row
+    // of the line's CSV.
+    let fixture = common::Fixture::valid();
+    fixture.write(
+        "crosswalk.csv",
+        common::CROSSWALK.replace("plat,111,", "plat,\"1,11\","),
+    );
+    fixture.period(
+        "exports/plat_oct.csv",
+        common::PLAT.replace("\n111,", "\n\"1,11\","),
+    );
+    let temp = tempfile::tempdir().unwrap();
+    let out = temp.path().join("site");
+    let built = build(fixture.path(), &out);
+    assert!(built.status.success(), "{}", common::text(&built.stderr));
+    let mut ids = Vec::new();
+    for entry in walkdir::WalkDir::new(out.join("clients")) {
+        let path = entry.unwrap().into_path();
+        if path.parent().and_then(|p| p.file_name()) != Some("lines".as_ref())
+            || path.extension() != Some("csv".as_ref())
+        {
+            continue;
+        }
+        let mut reader = csv::Reader::from_path(&path).unwrap();
+        let header = reader.headers().unwrap().clone();
+        let column = |name| header.iter().position(|h| h == name);
+        // Delivery lines only: hourly and milestone lines list other records.
+        let (Some(source), Some(id)) = (column("source"), column("source_campaign_id")) else {
+            continue;
+        };
+        for record in reader.records() {
+            let record = record.unwrap();
+            assert_eq!(record.len(), header.len(), "{}", path.display());
+            ids.push(format!("{} {}", &record[source], &record[id]));
+        }
+    }
+    ids.sort();
+    // The ad server's rows come after the platform's in the same line's CSV.
+    assert_eq!(
+        ids,
+        [
+            "adsrv A-1",
+            "adsrv A-1",
+            "plat 1,11",
+            "plat 1,11",
+            "plat 222"
+        ]
+    );
+}

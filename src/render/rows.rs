@@ -64,6 +64,9 @@ pub struct DeliveryCsv<'a> {
     number: itoa::Buffer,
     /// The last date written: rows of a line come day after day.
     day: (NaiveDate, String),
+    /// The last source campaign id written (its index in the rows' table), as written:
+    /// a line's rows are nearly always of one.
+    campaign: Option<(u32, Vec<u8>)>,
 }
 
 impl<'a> DeliveryCsv<'a> {
@@ -120,6 +123,7 @@ impl<'a> DeliveryCsv<'a> {
             value: String::new(),
             number: itoa::Buffer::new(),
             day: (NaiveDate::MIN, String::new()),
+            campaign: None,
         }
     }
 
@@ -166,7 +170,15 @@ impl<'a> DeliveryCsv<'a> {
             self.day = (row.date, row.date.to_string());
         }
         out.plain(&self.day.1);
-        out.field(data.rows.source_campaign_id(row));
+        match &self.campaign {
+            Some((id, written)) if *id == row.source_campaign_id => out.raw(written),
+            _ => {
+                let id = data.rows.source_campaign_id(row);
+                let written = out.written(|out| out.field(id));
+                out.raw(&written);
+                self.campaign = Some((row.source_campaign_id, written));
+            }
+        }
         match &data.rows.grain(row)[..] {
             [one] => out.field(one),
             grain => {
@@ -187,7 +199,7 @@ impl<'a> DeliveryCsv<'a> {
             out.plain(&self.value);
         }
         out.plain(row.currency.map(|c| c.code()).unwrap_or_default());
-        out.field(billed);
+        out.plain(billed);
         out.end_row();
         Some(())
     }
@@ -263,7 +275,7 @@ impl CsvOut {
     }
 
     /// Writes `value` and a comma, as it is: a value tallyseal formats (a number, an
-    /// ISO date, a currency code), which never needs quotes.
+    /// ISO date, a currency code, a reason of its own), which never needs quotes.
     fn plain(&mut self, value: &str) {
         debug_assert!(!self.csv.should_quote(value.as_bytes()), "{value}");
         self.bytes.extend_from_slice(value.as_bytes());
