@@ -129,10 +129,10 @@ struct Cut {
 }
 
 /// Reads `file` to its end, hashes it and cuts it into leaves (the first `skip_rows`
-/// lines each one, then CSV records), hashed into its tree and its run's checksum
-/// ([`Checks`]) as they end, and sends them
-/// on, whole leaves read `block` bytes at a time (a leaf that goes on past them is
-/// read on until it ends). Buffers come back through `spare` to be read into again.
+/// lines each one, then CSV records), each hashed into its tree and its run's checksum
+/// ([`Checks`]) as it ends, and sends them on: the whole leaves of each `block` bytes
+/// read (a leaf that goes on past them is read on until it ends). Buffers come back
+/// through `spare` to be read into again.
 fn cut(
     mut file: impl Read,
     skip_rows: u64,

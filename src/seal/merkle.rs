@@ -142,27 +142,6 @@ impl Tree {
         self.len - self.tail.len()
     }
 
-    /// The leaves `[start, end)` of the block holding leaf `index` (the tail, for a leaf
-    /// in it).
-    pub fn block_of(&self, index: usize) -> std::ops::Range<usize> {
-        let start = index / BLOCK * BLOCK;
-        start..(start + BLOCK).min(self.len)
-    }
-
-    /// Whether `hashes` are the hashes of the leaves of the block starting at `start`,
-    /// as the tree was built from.
-    pub fn holds_block(&self, start: usize, hashes: &[Hash]) -> bool {
-        if start >= self.tail_start() {
-            return start == self.tail_start() && hashes == self.tail.as_slice();
-        }
-        hashes.len() == BLOCK
-            && self
-                .levels
-                .first()
-                .and_then(|blocks| blocks.get(start / BLOCK))
-                .is_some_and(|block| *block == root(hashes))
-    }
-
     pub fn root(&self) -> Hash {
         match self.len {
             0 => root(&[]),
@@ -410,14 +389,6 @@ mod tests {
         let l = reference_leaves();
         // 7 leaves, blocks of 4: [0, 4) whole, [4, 7) the tail kept as it is.
         let tree = Tree::new(l[..7].to_vec());
-        assert_eq!(tree.block_of(2), 0..4);
-        assert_eq!(tree.block_of(5), 4..7);
-        assert!(tree.holds_block(0, &l[..4]));
-        assert!(tree.holds_block(4, &l[4..7]));
-        let mut changed = l[..4].to_vec();
-        changed[1] = l[5];
-        assert!(!tree.holds_block(0, &changed));
-        assert!(!tree.holds_block(4, &l[4..6]));
         // A proof for leaf 2 needs leaf 3's hash, inside the whole block: without the
         // block's leaves there is no proof; with them, the right one.
         assert_eq!(tree.multiproof(&[2], |_| None), None);

@@ -17,6 +17,8 @@ use xxhash_rust::xxh3::{Xxh3, xxh3_64};
 /// leaves from the first ([`Checks`], [`ExportFile::checks`]), by which a later read
 /// knows that it reads the bytes ingest hashed. A multiple of the tree's [`BLOCK`].
 pub const CHECKED: usize = 1 << 6;
+// A run read whole reads whole every block of the tree it holds a leaf of.
+const _: () = assert!(CHECKED.is_multiple_of(BLOCK));
 
 /// The checksums (XXH3-64) of an export's runs of [`CHECKED`] leaves, made as its
 /// leaves come, in order.
