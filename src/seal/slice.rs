@@ -114,9 +114,9 @@ pub fn read_leaves(
 /// `source`) holding the data leaves `leaves` (indices, in any order) and the header
 /// leaf, and returns its proof. The leaves are read in checked runs ([`read_leaves`]),
 /// and the other leaves of the tree's blocks that hold one of them are hashed: the
-/// proof needs those hashes, which the tree does not keep. `each(leaf, bytes)` is called for each leaf
-/// of the slice, in order, so that what else is read from those leaves is read in the
-/// same pass.
+/// proof needs those hashes, which the tree does not keep. `each(leaf, bytes)` is
+/// called for each leaf of the slice, in order, so that what else is read from those
+/// leaves is read in the same pass.
 pub fn slice(
     path: &Path,
     export: &ExportFile,
